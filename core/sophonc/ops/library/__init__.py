@@ -1,0 +1,1 @@
+"""Built-in op families; importing this package registers them all."""

@@ -1,0 +1,1 @@
+"""ONNX frontend for sophonc: ONNX models into the core top-level IR."""
