@@ -70,13 +70,13 @@ class Interpreter:
         keep = {v.name for v in graph.outputs}
         for node, schema in zip(graph.nodes, self._schemas, strict=True):
             args: list[Array | None] = []
-            for v in node.inputs:
-                if v is None:
+            for arg in node.inputs:
+                if arg is None:
                     args.append(None)
-                elif v.const is not None:
-                    args.append(v.const)
+                elif arg.const is not None:
+                    args.append(arg.const)
                 else:
-                    args.append(env[v.name])
+                    args.append(env[arg.name])
             try:
                 results = list(schema.kernel(node, args))
             except SophonError:
@@ -90,12 +90,12 @@ class Interpreter:
             if observer is not None:
                 observer(node, results)
             if not dump_all:
-                for v in node.inputs:
-                    if v is None or v.is_const:
+                for read in node.inputs:
+                    if read is None or read.is_const:
                         continue
-                    remaining[v.name] -= 1
-                    if remaining[v.name] == 0 and v.name not in keep:
-                        del env[v.name]
+                    remaining[read.name] -= 1
+                    if remaining[read.name] == 0 and read.name not in keep:
+                        del env[read.name]
         result: dict[str, Array] = {}
         if dump_all:
             result.update(env)

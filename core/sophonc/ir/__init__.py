@@ -7,7 +7,7 @@ from sophonc.ir.attrs import AttrValue, check_attr
 from sophonc.ir.graph import Graph
 from sophonc.ir.module import Module
 from sophonc.ir.node import Node
-from sophonc.ir.types import DTYPES, QuantType, TensorType, numpy_dtype, dtype_name
+from sophonc.ir.types import DTYPES, QuantType, TensorType, dtype_name, numpy_dtype
 from sophonc.ir.value import Use, Value
 
 __all__ = [

@@ -70,10 +70,14 @@ class Graph:
         found: list[Value] = []
         for node in self.nodes:
             for v in node.inputs:
-                if v is not None and v.const is not None and v.producer is None:
-                    if id(v) not in seen:
-                        seen.add(id(v))
-                        found.append(v)
+                if (
+                    v is not None
+                    and v.const is not None
+                    and v.producer is None
+                    and id(v) not in seen
+                ):
+                    seen.add(id(v))
+                    found.append(v)
         for v in self.outputs:
             if v.const is not None and v.producer is None and id(v) not in seen:
                 seen.add(id(v))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 
 from sophonc.ir.attrs import AttrValue, check_attr
@@ -38,16 +39,21 @@ class Node:
             self.inputs.append(v)
             if v is not None:
                 v._add_use(self, i)
-        for i, out in enumerate(outputs):
-            if isinstance(out, str):
+        given_outputs: list[Value | builtins.str] = list(outputs)
+        for i, given in enumerate(given_outputs):
+            if isinstance(given, builtins.str):
                 t = output_types[i] if output_types is not None else TensorType("f32")
-                out = Value(out, t)
+                out = Value(given, t)
+            else:
+                out = given
             if out.producer is not None:
                 raise ValueError(f"value '{out.name}' already has a producer")
             out.producer = self
             out.index = i
             self.outputs.append(out)
-        self.name = name if name is not None else (self.outputs[0].name if self.outputs else op_type)
+        self.name = (
+            name if name is not None else (self.outputs[0].name if self.outputs else op_type)
+        )
 
     @property
     def output(self) -> Value:
@@ -100,33 +106,37 @@ class Node:
             raise KeyError(f"{self.op_type} '{self.name}' has no attribute '{name}'")
         return default
 
-    def ints(self, name: str, default: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    def ints(
+        self, name: builtins.str, default: tuple[builtins.int, ...] | None = None
+    ) -> tuple[builtins.int, ...]:
         """A tuple-of-ints attribute."""
         v = self.attrs.get(name, default)
         if v is None:
             raise KeyError(f"{self.op_type} '{self.name}' has no attribute '{name}'")
         return tuple(int(x) for x in v)  # type: ignore[union-attr]
 
-    def int(self, name: str, default: int | None = None) -> int:
+    def int(self, name: builtins.str, default: builtins.int | None = None) -> builtins.int:
         """An int (or bool) attribute."""
         v = self.attrs.get(name, default)
         if v is None:
             raise KeyError(f"{self.op_type} '{self.name}' has no attribute '{name}'")
         return int(v)  # type: ignore[arg-type]
 
-    def float(self, name: str, default: float | None = None) -> float:
+    def float(
+        self, name: builtins.str, default: builtins.float | None = None
+    ) -> builtins.float:
         """A float attribute."""
         v = self.attrs.get(name, default)
         if v is None:
             raise KeyError(f"{self.op_type} '{self.name}' has no attribute '{name}'")
         return float(v)  # type: ignore[arg-type]
 
-    def str(self, name: str, default: str | None = None) -> str:
+    def str(self, name: builtins.str, default: builtins.str | None = None) -> builtins.str:
         """A string attribute."""
         v = self.attrs.get(name, default)
         if v is None:
             raise KeyError(f"{self.op_type} '{self.name}' has no attribute '{name}'")
         return str(v)
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> builtins.str:
         return f"Node({self.op_type}, {self.name!r})"

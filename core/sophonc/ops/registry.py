@@ -59,8 +59,7 @@ def get_schema(name: str) -> OpSchema:
         return _REGISTRY[name]
     except KeyError:
         raise IRError(
-            f"op '{name}' is not a known sophonc op; register it with the "
-            f"sophon_register_ops hook"
+            f"op '{name}' is not a known sophonc op; register it with the sophon_register_ops hook"
         ) from None
 
 
@@ -74,8 +73,12 @@ _loaded = False
 
 
 def _load_builtin_ops() -> None:
-    global _loaded  # noqa: PLW0603
+    """Register the built-in ops, then let hook plugins add theirs (once)."""
+    global _loaded
     if _loaded:
         return
     _loaded = True
     import sophonc.ops.library  # noqa: F401  (registers the built-in ops)
+    from sophonc.plugins.manager import hooks
+
+    hooks().sophon_register_ops(register=register_op)

@@ -1,0 +1,166 @@
+"""TPU-MLIR's tune step after ``kl`` (facts §2.5): widen thresholds that clip too much.
+
+For each op, in graph order, and each of its activation inputs not tuned yet:
+candidates ``th_k = th_kl + k·(abs_max - th_kl)/21``, ``k = 0…21`` (skipped when
+``abs_max - th_kl <= 0.01``). A candidate fake-quantizes that input
+(``clip(round(x·127/th), -128, 127)·th/127``; other activation inputs keep their
+table thresholds, weights are fake-quantized per output channel) and runs only
+this op; its distance to the F32 op output is ``||ref - out||₂ / ||ref||₁``,
+averaged over the tune samples. The candidate with the smallest distance wins
+(the earliest on a tie, so ``k = 0`` stays unless another is strictly better),
+and the table keeps the larger of its old and the new threshold.
+
+Distances are accumulated sample by sample, so only one sample's tensors are in
+memory at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from sophonc.calibration.statistics import CalibrationStatistics
+from sophonc.calibration.table import CalibrationTable
+from sophonc.calibration.table_entry import TableEntry
+from sophonc.interp import Interpreter
+from sophonc.ir.module import Module
+from sophonc.ir.node import Node
+from sophonc.ops.registry import get_schema
+
+log = logging.getLogger(__name__)
+
+F32 = npt.NDArray[np.float32]
+TUNE_STEPS = 21
+MIN_GAP = 0.01
+FLOAT_DTYPES = ("f32", "f16", "bf16", "f64")
+_WEIGHT_OPS = {"Conv": 0, "ConvTranspose": 1}
+
+
+def fake_quant(x: npt.ArrayLike, threshold: float) -> F32:
+    """``clip(round(x·127/th), -128, 127)·th/127`` in f32 (round half to even, as numpy)."""
+    th = np.float32(threshold)
+    q = np.clip(np.rint(np.asarray(x, np.float32) * (np.float32(127.0) / th)), -128, 127)
+    result: F32 = (q * (th / np.float32(127.0))).astype(np.float32)
+    return result
+
+
+def fake_quant_weight(node: Node, index: int, w: npt.NDArray[np.generic]) -> F32:
+    """Weights as int8 would hold them: per output channel for Conv, else per tensor."""
+    data = np.asarray(w, np.float32)
+    axis = _WEIGHT_OPS.get(node.op_type) if index == 1 else None
+    if axis is None or data.ndim < 2:
+        return fake_quant(data, max(float(np.abs(data).max()), 1e-5))
+    others = tuple(i for i in range(data.ndim) if i != axis)
+    th = np.maximum(np.abs(data).max(axis=others, keepdims=True), np.float32(1e-5))
+    q = np.clip(np.rint(data * (np.float32(127.0) / th)), -128, 127)
+    result: F32 = (q * (th / np.float32(127.0))).astype(np.float32)
+    return result
+
+
+def _distance(
+    ref: Sequence[npt.NDArray[np.generic]], out: Sequence[npt.NDArray[np.generic]]
+) -> float:
+    r = np.concatenate([np.asarray(a, np.float64).ravel() for a in ref])
+    o = np.concatenate([np.asarray(a, np.float64).ravel() for a in out])
+    l1 = float(np.abs(r).sum())
+    return float(np.linalg.norm(r - o)) / l1 if l1 > 0 else float(np.linalg.norm(r - o))
+
+
+class _Target:
+    """One (op, input) to tune: its candidates and running distance sums."""
+
+    def __init__(self, node: Node, index: int, candidates: npt.NDArray[np.float64]) -> None:
+        self.node = node
+        self.index = index
+        self.candidates = candidates
+        self.sums = np.zeros(len(candidates))
+
+
+def _targets(
+    module: Module, table: CalibrationTable, stats: CalibrationStatistics
+) -> list[_Target]:
+    seen: set[str] = set()
+    found: list[_Target] = []
+    for node in module.graph.nodes:
+        if not any(o.dtype in FLOAT_DTYPES for o in node.outputs):
+            continue
+        for i, v in enumerate(node.inputs):
+            if v is None or v.const is not None or v.name in seen or v.name not in table:
+                continue
+            if v.dtype not in FLOAT_DTYPES or v.name not in stats:
+                continue
+            seen.add(v.name)
+            th = float(table[v.name].threshold)
+            gap = stats[v.name].abs_max - th
+            if gap <= MIN_GAP:
+                continue
+            ks = np.arange(TUNE_STEPS + 1, dtype=np.float64)
+            found.append(_Target(node, i, th + ks * gap / TUNE_STEPS))
+    return found
+
+
+def _op_inputs(
+    target: _Target,
+    dump: Mapping[str, npt.NDArray[np.generic]],
+    table: CalibrationTable,
+    weights: dict[tuple[int, int], F32],
+) -> list[npt.NDArray[np.generic] | None]:
+    node = target.node
+    args: list[npt.NDArray[np.generic] | None] = []
+    for j, v in enumerate(node.inputs):
+        if v is None:
+            args.append(None)
+        elif v.const is not None:
+            if v.dtype in FLOAT_DTYPES:
+                key = (id(node), j)
+                if key not in weights:
+                    weights[key] = fake_quant_weight(node, j, v.const)
+                args.append(weights[key])
+            else:
+                args.append(v.const)
+        elif j != target.index and v.dtype in FLOAT_DTYPES and v.name in table:
+            args.append(fake_quant(dump[v.name], float(table[v.name].threshold)))
+        else:
+            args.append(dump[v.name])
+    return args
+
+
+def tune_thresholds(
+    module: Module,
+    table: CalibrationTable,
+    stats: CalibrationStatistics,
+    samples: Sequence[Mapping[str, npt.ArrayLike]],
+) -> CalibrationTable:
+    """The table after the tune step (a new table; ``table`` is not changed)."""
+    targets = _targets(module, table, stats)
+    if not targets or not samples:
+        return CalibrationTable({k: table[k] for k in table})
+    interpreter = Interpreter(module)
+    weights: dict[tuple[int, int], F32] = {}
+    for feeds in samples:
+        dump = interpreter.run(feeds, dump_all=True)
+        for target in targets:
+            node = target.node
+            kernel = get_schema(node.op_type).kernel
+            ref = [dump[o.name] for o in node.outputs]
+            args = _op_inputs(target, dump, table, weights)
+            x = dump[node.input(target.index).name]
+            for k, th in enumerate(target.candidates):
+                args[target.index] = fake_quant(x, float(th))
+                target.sums[k] += _distance(ref, list(kernel(node, args)))
+        del dump
+    tuned = CalibrationTable({k: table[k] for k in table})
+    for target in targets:
+        name = target.node.input(target.index).name
+        best = 0
+        for k in range(1, len(target.candidates)):
+            if target.sums[k] < target.sums[best]:
+                best = k
+        old = tuned[name]
+        new = max(float(old.threshold), float(target.candidates[best]))
+        tuned[name] = TableEntry(new, old.min, old.max)
+    log.info("tuned %d thresholds over %d samples", len(targets), len(samples))
+    return tuned

@@ -1,0 +1,1 @@
+"""The canonicalisation passes, one per module."""

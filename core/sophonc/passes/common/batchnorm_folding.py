@@ -1,0 +1,86 @@
+"""Fold an inference BatchNormalization into the convolution before it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sophonc.ir.module import Module
+from sophonc.ir.node import Node
+from sophonc.ir.value import Value
+from sophonc.passes.infra import SHAPES, SORTED, InPlacePass, PassResult
+from sophonc.passes.rewrite import produce_with, sole_reader
+
+
+def _const(v: Value | None) -> np.ndarray | None:
+    return None if v is None or v.const is None else np.asarray(v.const, dtype=np.float64)
+
+
+class BatchNormFoldPass(InPlacePass):
+    """``BatchNormalization(Conv(x, W, b))`` → ``Conv(x, W', b')``.
+
+    With ``s = scale / sqrt(var + eps)`` per output channel: ``W'[c] = W[c] * s[c]``
+    and ``b'[c] = (b[c] - mean[c]) * s[c] + bias[c]`` (``b = 0`` when the conv has
+    none), computed in float64 and stored as f32. Applies when the conv's weight
+    and the BN parameters are constants, the conv output feeds only the BN, and
+    the conv carries no fused activation. The folded Conv produces the BN's
+    output tensor, so the surviving name is the one a framework dump has for the
+    BN. ConvTranspose folds too when ``group == 1`` (its output channels are
+    weight axis 1).
+    """
+
+    requires = frozenset({SHAPES})
+    preserves = frozenset({SHAPES, SORTED})
+
+    def call(self, module: Module) -> PassResult:
+        graph = module.graph
+        modified = False
+        for bn in list(graph.nodes):
+            if bn.op_type != "BatchNormalization" or bn.inputs[0] is None:
+                continue
+            conv = bn.inputs[0].producer
+            if conv is None or conv.op_type not in ("Conv", "ConvTranspose"):
+                continue
+            if sole_reader(graph, conv.outputs[0]) is not bn or conv.attrs.get("do_relu"):
+                continue
+            folded = self._fold(conv, bn)
+            if folded is None:
+                continue
+            weight, bias = folded
+            produce_with(
+                graph,
+                bn,
+                conv.op_type,
+                [conv.inputs[0], weight, bias],
+                dict(conv.attrs),
+                [bn.outputs[0]],
+                [conv, bn],
+            )
+            modified = True
+        return PassResult(module, modified)
+
+    @staticmethod
+    def _fold(conv: Node, bn: Node) -> tuple[Value, Value] | None:
+        w = _const(conv.opt_input(1))
+        params = [_const(bn.opt_input(i)) for i in range(1, 5)]
+        if w is None or any(p is None for p in params):
+            return None
+        scale, beta, mean, var = (np.asarray(p).reshape(-1) for p in params if p is not None)
+        channel_axis = 0
+        if conv.op_type == "ConvTranspose":
+            if conv.int("group", 1) != 1:
+                return None
+            channel_axis = 1
+        channels = w.shape[channel_axis]
+        if any(p.size != channels for p in (scale, beta, mean, var)):
+            return None
+        b_in = conv.opt_input(2)
+        b = _const(b_in) if b_in is not None else np.zeros(channels)
+        if b is None:
+            return None
+        s = scale / np.sqrt(var + bn.float("epsilon", 1e-5))
+        view = [1] * w.ndim
+        view[channel_axis] = channels
+        w_new = (w * s.reshape(view)).astype(np.float32)
+        b_new = ((b.reshape(-1) - mean) * s + beta).astype(np.float32)
+        base = bn.outputs[0].name
+        return Value.weight(f"{base}_filter", w_new), Value.weight(f"{base}_bias", b_new)

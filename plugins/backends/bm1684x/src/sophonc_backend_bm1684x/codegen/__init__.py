@@ -1,0 +1,1 @@
+"""Program → bmodel: memory placement, the program's byte encoding, the container."""

@@ -1,0 +1,1 @@
+"""Top-level (quantized) IR → BM1684X program."""

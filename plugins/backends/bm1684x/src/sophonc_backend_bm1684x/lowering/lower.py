@@ -1,0 +1,112 @@
+"""The lowering driver: every top node in its precision, conversions in between.
+
+Precision per node: the ``precision`` a quantizer recorded on its output (from
+the calibration table, the chip's float-op list and the qtable), else the
+``--quantize`` mode. INT8 nodes go through their INT8 rule; an op without one,
+or a rule that declines, runs in F32 (the most accurate fallback; TPU-MLIR's own
+INT8 lowering also falls back per op). Float nodes run their core kernel in that
+precision. The program's inputs and outputs are F32, as TPU-MLIR's default
+(``--quant_input``/``--quant_output`` off).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sophonc.errors import SophonError
+from sophonc.ir.module import Module
+from sophonc.ir.node import Node
+from sophonc_backend_bm1684x.lowering.context import PRECISION_DTYPE, LoweringContext
+from sophonc_backend_bm1684x.lowering.rules import find_int8_rule
+from sophonc_backend_bm1684x.program.kernels.float_op import TOP_OP
+
+log = logging.getLogger(__name__)
+
+#: The precision an INT8 node falls back to when it cannot run in INT8.
+INT8_FALLBACK = "F32"
+
+FLOAT_TOP_DTYPES = ("f32", "f16", "bf16", "f64")
+
+
+def node_precision(node: Node, mode: str) -> str:
+    """The precision ``node`` runs in (its recorded one, else the deploy mode)."""
+    if node.outputs:
+        recorded = node.outputs[0].meta.get("precision")
+        if isinstance(recorded, str):
+            return recorded
+    return mode
+
+
+#: Ops whose input 2 is a bias the chip adds in its F32 accumulator.
+BIAS_OPS = frozenset({"Conv", "ConvTranspose", "MatMul"})
+
+
+def lower_float(ctx: LoweringContext, node: Node, precision: str) -> None:
+    """``node`` as a FloatOp: float inputs and outputs in ``precision``'s dtype.
+
+    A constant bias of Conv/ConvTranspose/MatMul stays F32: the chip accumulates
+    in F32 and adds the bias there, and a bias rounded to BF16 costs accuracy on
+    outputs near zero (PP-OCR's probability maps) for nothing.
+    """
+    dtype = PRECISION_DTYPE[precision]
+    inputs = [
+        None
+        if v is None
+        else ctx.as_float(
+            v, "f32" if (node.op_type in BIAS_OPS and i == 2 and v.const is not None) else dtype
+        )
+        for i, v in enumerate(node.inputs)
+    ]
+    outputs = [
+        (o.name, o.type.with_dtype(dtype) if o.dtype in FLOAT_TOP_DTYPES else o.type, None)
+        for o in node.outputs
+    ]
+    attrs = {**node.attrs, TOP_OP: node.op_type}
+    for top_out, value in zip(
+        node.outputs, ctx.emit("FloatOp", inputs, attrs, outputs), strict=True
+    ):
+        value.meta["precision"] = precision
+        ctx.bind(top_out, value)
+
+
+def lower_module(top: Module, mode: str) -> Module:
+    """The BM1684X program of ``top`` for deploy mode ``mode`` (F32/F16/BF16/INT8)."""
+    ctx = LoweringContext(top.graph)
+    for v in top.graph.inputs:
+        ctx.add_input(v)
+    fallbacks: list[str] = []
+    for node in top.graph.nodes:
+        precision = node_precision(node, mode)
+        if precision == "INT8":
+            rule = find_int8_rule(node.op_type)
+            if rule is not None and rule(ctx, node):
+                continue
+            fallbacks.append(node.op_type)
+            precision = INT8_FALLBACK
+        if precision not in PRECISION_DTYPE:
+            raise SophonError(
+                f"node '{node.name}' asks for precision {precision}; BM1684X runs "
+                f"F32, F16, BF16 and INT8"
+            )
+        lower_float(ctx, node, precision)
+    if fallbacks:
+        counts = {op: fallbacks.count(op) for op in sorted(set(fallbacks))}
+        log.info("ran in %s instead of INT8: %s", INT8_FALLBACK, counts)
+    _bind_outputs(ctx, top)
+    program = Module(top.name, ctx.graph, dict(top.metadata))
+    program.metadata.update({"state": "TPU_LOWERED", "chip": "bm1684x", "mode": mode})
+    return program
+
+
+def _bind_outputs(ctx: LoweringContext, top: Module) -> None:
+    """Program outputs: every top output in f32, under the top output's name."""
+    outputs = []
+    for v in top.graph.outputs:
+        f32 = ctx.as_float(v, "f32") if v.dtype in FLOAT_TOP_DTYPES else ctx.natural(v)
+        nat = ctx.natural(v)
+        if f32 is not nat and f32.name != v.name and f32.const is None:
+            # The f32 copy is what users read: give it the framework name.
+            nat.name = ctx.unique(f"{v.name}_{nat.dtype}")
+            f32.name = v.name
+        outputs.append(f32)
+    ctx.graph.outputs = outputs

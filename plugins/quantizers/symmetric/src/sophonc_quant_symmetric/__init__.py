@@ -1,0 +1,1 @@
+"""Symmetric INT8 quantization: zero point 0, scale from the calibrated threshold."""
