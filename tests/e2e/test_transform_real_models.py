@@ -105,7 +105,8 @@ def test_yolo_style_with_the_seed_guides_flags(
     assert proc.returncode == 0, proc.stderr
     assert_outputs_match(tmp_path, "yolov5s", yolo_onnx, tmp_path / "yolov5s_top_outputs.npz")
     # letterbox with the default pad 0: astronaut is square, so no border; the
-    # input must be the picture scaled to [0, 1] in RGB order.
+    # input must be the picture's bytes times the scale, in RGB order.
     x = np.load(tmp_path / "yolov5s_in_f32.npz")["images"]
     assert x.shape == (1, 3, 640, 640)
-    assert float(x.min()) >= 0.0 and float(x.max()) <= 1.0 + 1e-6
+    assert float(x.min()) >= 0.0
+    assert float(x.max()) == pytest.approx(255 * 0.0039216, rel=1e-6)

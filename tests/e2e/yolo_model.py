@@ -3,7 +3,9 @@
 It has the op mix of the real yolov5s export: Conv(+BN) + SiLU written as
 ``x * Sigmoid(x)``, a C3-like block with a residual Add and Concat, SPPF (three
 chained MaxPools, Concat), nearest Resize upsampling with Concat skips (PAN), and a
-three-scale Detect head (Conv → Reshape → Transpose → Sigmoid → Reshape → Concat).
+three-scale Detect head (Conv → Reshape → Transpose → Sigmoid → box decode with
+Split/Mul/Add/Pow and the grid and anchors → Concat → Reshape → Concat), whose
+single output joins pixel coordinates and [0, 1] scores as a real export does.
 There are no trained YOLO weights on PyPI; seeded weights exercise the same path.
 Shared by the e2e tests and the benchmark (loaded by file path).
 """
@@ -18,6 +20,11 @@ from onnx import TensorProto, helper, numpy_helper
 
 NUM_CLASSES = 4
 NUM_ANCHORS = 3
+#: YOLOv5's default anchors (pixels) for strides 8, 16, 32.
+ANCHORS = np.array(
+    [[[10, 13], [16, 30], [33, 23]], [[30, 61], [62, 45], [59, 119]],
+     [[116, 90], [156, 198], [373, 326]]], np.float32,
+)  # fmt: skip
 
 
 class _Builder:
@@ -92,12 +99,35 @@ class _Builder:
             nearest_mode="floor",
         )
 
-    def head(self, x: str, cin: int, hw: int) -> str:
+    def head(self, x: str, cin: int, hw: int, stride: int, anchors: np.ndarray) -> str:
+        """YOLOv5's Detect for one level, with the box decode its ONNX export has.
+
+        ``xy = (2·σ(t) - 0.5 + grid)·stride`` and ``wh = (2·σ(t))²·anchor`` are
+        pixels (up to the image size), the objectness and class scores stay in
+        [0, 1]: the single output joins very different ranges.
+        """
         per = NUM_CLASSES + 5
         y = self.conv(x, cin, NUM_ANCHORS * per, 1, 1, gain=8.0)
         y = self.node("Reshape", [y, self.const("shape", np.array([1, NUM_ANCHORS, per, hw, hw]))])
         y = self.node("Transpose", [y], perm=[0, 1, 3, 4, 2])
         y = self.node("Sigmoid", [y])
+        split = self.const("split", np.array([2, 2, per - 4], np.int64))
+        parts = [self.name("Split") + f"_output_{i}" for i in range(3)]
+        self.nodes.append(
+            helper.make_node("Split", [y, split], parts, axis=4, name=parts[0] + "_node")
+        )
+        xy, wh, conf = parts
+        gy, gx = np.meshgrid(np.arange(hw), np.arange(hw), indexing="ij")
+        grid = np.stack([gx, gy], -1).reshape(1, 1, hw, hw, 2).astype(np.float32) - 0.5
+        two = self.const("two", np.array(2.0, np.float32))
+        xy = self.node("Mul", [xy, two])
+        xy = self.node("Add", [xy, self.const("grid", grid)])
+        xy = self.node("Mul", [xy, self.const("stride", np.array(stride, np.float32))])
+        wh = self.node("Mul", [wh, two])
+        wh = self.node("Pow", [wh, self.const("pow", np.array(2.0, np.float32))])
+        anchor_grid = anchors.reshape(1, NUM_ANCHORS, 1, 1, 2).astype(np.float32)
+        wh = self.node("Mul", [wh, self.const("anchor_grid", anchor_grid)])
+        y = self.node("Concat", [xy, wh, conf], axis=4)
         return self.node("Reshape", [y, self.const("shape", np.array([1, -1, per], np.int64))])
 
 
@@ -115,7 +145,11 @@ def build_yolo_style(path: Path, size: int = 640, seed: int = 0) -> Path:
     o3 = b.c3(b.cbs(b.node("Concat", [b.upsample(t4), p3], axis=1), 96, 64, 1, 1), 64)
     o4 = b.c3(b.cbs(b.node("Concat", [b.cbs(o3, 64, 32, 3, 2), t4], axis=1), 64, 64, 1, 1), 64)
     o5 = b.c3(b.cbs(b.node("Concat", [b.cbs(o4, 64, 64, 3, 2), t5], axis=1), 128, 128, 1, 1), 128)
-    heads = [b.head(o3, 64, size // 8), b.head(o4, 64, size // 16), b.head(o5, 128, size // 32)]
+    heads = [
+        b.head(o3, 64, size // 8, 8, ANCHORS[0]),
+        b.head(o4, 64, size // 16, 16, ANCHORS[1]),
+        b.head(o5, 128, size // 32, 32, ANCHORS[2]),
+    ]
     out = b.node("Concat", heads, axis=1)
     b.nodes[-1].output[0] = "output0"
     out = "output0"

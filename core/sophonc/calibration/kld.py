@@ -76,7 +76,10 @@ def _group_levels(bins32: Float32s, candidate: int, groups: int, prefix: Float32
     nonzero = np.count_nonzero(grouped, axis=1).astype(np.float32)
     nonzero[nonzero == 0] = np.float32(1.0)
     total = prefix[groups * size - 1]
-    levels: Float32s = (sums / nonzero) / total
+    # An all-zero prefix (total 0) gives NaN levels, as in TPU-MLIR's own C code;
+    # that candidate then never wins. numpy's warning about it is noise.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        levels: Float32s = (sums / nonzero) / total
     return levels
 
 

@@ -200,6 +200,18 @@ class CalibrationTable(MutableMapping[str, TableEntry]):
                 separator = []
         return lines
 
+    def as_stored(self) -> CalibrationTable:
+        """A copy whose thresholds and ranges are what the file would hold (``%.7f``).
+
+        A table used in memory right after calibration must give the same model
+        as the same table written and read back, so ``sophon compile`` and the
+        ``calibrate`` + ``deploy`` pair produce identical bytes.
+        """
+        rounded = CalibrationTable()
+        for name, entry in self._entries.items():
+            rounded[name] = TableEntry(*(float(f"{float(v):.7f}") for v in entry))
+        return rounded
+
     def check_against(self, names: Iterable[str]) -> list[str]:
         """The table's names missing from a model's tensor ``names``; an error if most are.
 

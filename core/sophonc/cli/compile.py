@@ -113,7 +113,7 @@ def compile_command(
             table, _ = run_calibration(
                 module, lambda: iter_samples(module, samples), len(samples), settings, tick
             )
-        request.table = table
+        request.table = table.as_stored()
     result = deploy(module, backend, request, inputs, reference, step)
     if result.tpu_report is not None:
         print_report(result.tpu_report, "lowered program vs F32 top-level model")

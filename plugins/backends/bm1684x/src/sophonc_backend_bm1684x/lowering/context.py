@@ -48,6 +48,8 @@ class LoweringContext:
         self._natural: dict[int, Value] = {}
         self._forms: dict[tuple[int, str], Value] = {}
         self._taken: set[str] = set()
+        #: Ids of top nodes whose result is folded into a later node's (not lowered).
+        self.absorbed: set[int] = set()
 
     # --------------------------------------------------------------- naming
     def unique(self, base: str) -> str:

@@ -17,6 +17,7 @@ from sophonc.errors import SophonError
 from sophonc.ir.module import Module
 from sophonc.ir.node import Node
 from sophonc_backend_bm1684x.lowering.context import PRECISION_DTYPE, LoweringContext
+from sophonc_backend_bm1684x.lowering.int8.lut import plan_lut_chains
 from sophonc_backend_bm1684x.lowering.rules import find_int8_rule
 from sophonc_backend_bm1684x.program.kernels.float_op import TOP_OP
 
@@ -74,8 +75,11 @@ def lower_module(top: Module, mode: str) -> Module:
     ctx = LoweringContext(top.graph)
     for v in top.graph.inputs:
         ctx.add_input(v)
+    ctx.absorbed = plan_lut_chains(top.graph, lambda n: node_precision(n, mode) == "INT8")
     fallbacks: list[str] = []
     for node in top.graph.nodes:
+        if id(node) in ctx.absorbed:
+            continue
         precision = node_precision(node, mode)
         if precision == "INT8":
             rule = find_int8_rule(node.op_type)

@@ -20,6 +20,7 @@ from sophonc_backend_bm1684x.lowering.int8.common import (
     relu_attrs,
     scale_of,
 )
+from sophonc_backend_bm1684x.lowering.int8.lut import lower_lut, real_function
 from sophonc_backend_bm1684x.lowering.rules import int8_rule
 
 
@@ -40,7 +41,9 @@ def _operands(ctx: LoweringContext, node: Node) -> list[Value] | None:
 
 @int8_rule("Add", "Sub")
 def lower_add(ctx: LoweringContext, node: Node) -> bool:
-    """Per-operand multiplier/shift, summed."""
+    """Per-operand multiplier/shift, summed (a table when one operand is a scalar)."""
+    if real_function(node) is not None and lower_lut(ctx, node):
+        return True
     out = node.output
     if out.quant is None or len(node.inputs) != 2:
         return False
@@ -66,9 +69,17 @@ def lower_add(ctx: LoweringContext, node: Node) -> bool:
     return True
 
 
+@int8_rule("Div", "Pow", "Max", "Min")
+def lower_scalar_function(ctx: LoweringContext, node: Node) -> bool:
+    """A binary op with a scalar constant operand: a table (else float)."""
+    return real_function(node) is not None and lower_lut(ctx, node)
+
+
 @int8_rule("Mul")
 def lower_mul(ctx: LoweringContext, node: Node) -> bool:
-    """Exact product, one 32-bit multiplier/shift."""
+    """Exact product, one 32-bit multiplier/shift (a table when one operand is a scalar)."""
+    if real_function(node) is not None and lower_lut(ctx, node):
+        return True
     out = node.output
     if out.quant is None or len(node.inputs) != 2:
         return False

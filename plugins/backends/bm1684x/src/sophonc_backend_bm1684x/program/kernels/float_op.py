@@ -22,13 +22,16 @@ TOP_OP = "top_op"
 
 
 def top_view(node: Node) -> Node:
-    """A core node with the program node's attributes minus ``top_op``, no inputs.
+    """A core node with the program node's attributes minus ``top_op``.
 
-    Core kernels read only attributes (and the arrays they are given), so this
-    light stand-in is all they need.
+    Core kernels read attributes, the arrays they are given and how many outputs
+    the node has (Split), so this stand-in has no inputs and as many outputs,
+    with the same types.
     """
     attrs = {k: v for k, v in node.attrs.items() if k != TOP_OP}
-    return Node(node.str(TOP_OP), [], [], attrs, name=node.name)
+    outputs = [f"{o.name}#view" for o in node.outputs]
+    types = [o.type for o in node.outputs]
+    return Node(node.str(TOP_OP), [], outputs, attrs, name=node.name, output_types=types)
 
 
 @chip_op("FloatOp")
