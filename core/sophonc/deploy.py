@@ -26,6 +26,7 @@ from sophonc.compare import CompareReport, compare_arrays
 from sophonc.errors import SophonError
 from sophonc.interp import Interpreter
 from sophonc.ir.module import Module
+from sophonc.ir.shadows import shadows
 from sophonc.quantize.precision import assign_precisions, mark_all
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,8 @@ def quantize_module(module: Module, backend: Backend, request: DeployRequest) ->
     if table is None:
         assert request.calibration_table is not None
         table = CalibrationTable.read(request.calibration_table)
-    names = [v.name for v in module.graph.values().values() if v.const is None]
+    values = [v for v in module.graph.values().values() if v.const is None]
+    names = [v.name for v in values] + [s.name for v in values for s in shadows(v)]
     table.check_against(names)
     quantizer = load_quantizer("asymmetric" if request.asymmetric else "symmetric")
     return quantizer.quantize(module, table, backend.target, overrides)

@@ -1,5 +1,9 @@
 """``run_calibration`` itself: samples through the interpreter, statistics, table.
 
+Tensors a fusion removed but TPU-MLIR's graph keeps (:mod:`sophonc.ir.shadows`)
+get rows too, computed from the tensor they derive from, so the official
+``model_deploy`` finds every name it looks up.
+
 Each sample runs once through the reference interpreter; an observer folds every
 float tensor into its fixed-size :class:`TensorStatistics` as soon as the node
 that makes it has run, and the interpreter frees tensors after their last reader,
@@ -25,10 +29,12 @@ from sophonc.calibration.thresholds import (
     table_entry,
     tail_tensors_at_abs_max,
 )
+from sophonc.calibration.tpu_mlir_names import rewrite_aliases
 from sophonc.errors import SophonError
 from sophonc.interp import Interpreter
 from sophonc.ir.module import Module
 from sophonc.ir.node import Node
+from sophonc.ir.shadows import alias_names, shadow_values, shadows
 from sophonc.ir.value import Value
 
 log = logging.getLogger(__name__)
@@ -61,7 +67,8 @@ def _options(
 ) -> tuple[StatisticsOptions, dict[str, StatisticsOptions]]:
     base = StatisticsOptions(histogram_bins=bins)
     per_tensor: dict[str, StatisticsOptions] = {}
-    names = [v.name for v in calibrated_tensors(module)]
+    values = calibrated_tensors(module)
+    names = [v.name for v in values]
     if method in ("mse", "aciq_gauss", "aciq_laplace"):
         bits = (8,)
         base = StatisticsOptions(
@@ -86,6 +93,10 @@ def _options(
                 percentile=percentile_for_op(k, count),
                 sample_count=sample_count,
             )
+    for v in values:  # a shadow is gathered like the tensor it derives from
+        for shadow in shadows(v):
+            if v.name in per_tensor:
+                per_tensor[shadow.name] = per_tensor[v.name]
     return base, per_tensor
 
 
@@ -105,6 +116,8 @@ def collect_statistics(
         for out, arr in zip(node.outputs, results, strict=True):
             if out.dtype in FLOAT_DTYPES:
                 stats.update(out.name, arr)
+                for shadow in shadows(out):
+                    stats.update(shadow.name, shadow_values(shadow, arr))
 
     for feeds in samples:
         for v in inputs:
@@ -132,6 +145,9 @@ def thresholds_table(module: Module, stats: CalibrationStatistics, method: str) 
         if v.name not in stats:
             continue
         table[v.name] = table_entry(method, v.name, stats[v.name], use_abs_max=v.name in at_abs_max)
+        for shadow in shadows(v):
+            if shadow.name in stats and shadow.name not in table:
+                table[shadow.name] = table_entry(method, shadow.name, stats[shadow.name])
     return table
 
 
@@ -155,7 +171,7 @@ def run_calibration(
     stats = collect_statistics(module, source, options, per_tensor, on_sample)
     table = thresholds_table(module, stats, method)
     if method != "kl" or settings.tune_num <= 0:
-        return table, None
+        return add_aliases(module, table), None
     from sophonc.calibration.tune import tune_thresholds
 
     tune_source = samples() if callable(samples) else samples
@@ -166,4 +182,17 @@ def run_calibration(
             break
     before = CalibrationTable({k: table[k] for k in table})
     tuned = tune_thresholds(module, table, stats, tune_samples)
-    return tuned, before
+    return add_aliases(module, tuned), add_aliases(module, before)
+
+
+def add_aliases(module: Module, table: CalibrationTable) -> CalibrationTable:
+    """``table`` with rows for every name our tensors are known by elsewhere: the
+    aliases fusions recorded and TPU-MLIR's rewrite names (same values, same row)."""
+    for v in calibrated_tensors(module):
+        for alias in alias_names(v):
+            if v.name in table:
+                table[alias] = table[v.name]
+    for alias, source in rewrite_aliases(module):
+        if source in table and alias not in table:
+            table[alias] = table[source]
+    return table

@@ -1,14 +1,17 @@
 """TPU-MLIR's tune step after ``kl`` (facts §2.5): widen thresholds that clip too much.
 
-For each op, in graph order, and each of its activation inputs not tuned yet:
-candidates ``th_k = th_kl + k·(abs_max - th_kl)/21``, ``k = 0…21`` (skipped when
-``abs_max - th_kl <= 0.01``). A candidate fake-quantizes that input
-(``clip(round(x·127/th), -128, 127)·th/127``; other activation inputs keep their
-table thresholds, weights are fake-quantized per output channel) and runs only
-this op; its distance to the F32 op output is ``||ref - out||₂ / ||ref||₁``,
-averaged over the tune samples. The candidate with the smallest distance wins
-(the earliest on a tie, so ``k = 0`` stays unless another is strictly better),
-and the table keeps the larger of its old and the new threshold.
+Ops are visited in graph order. An op tunes each of its activation inputs not
+tuned yet; an op whose inputs are all tuned already tunes its first input again
+(so a tensor read by several ops is judged by more than one). For the tensor
+being tuned, candidates ``th_k = th_kl + k·(abs_max - th_kl)/21``, ``k = 0…21``,
+always start from its KL threshold (skipped when ``abs_max - th_kl <= 0.01``).
+A candidate fake-quantizes *every* activation input of the op with that
+threshold (``clip(round(x·127/th), -128, 127)·th/127``, as TPU-MLIR does), with
+the op's weights fake-quantized per output channel, and runs only this op; its
+distance to the F32 op output is ``||ref - out||₂ / ||ref||₁``, averaged over
+the tune samples. The candidate with the smallest distance wins (the earliest on
+a tie, so ``k = 0`` stays unless another is strictly better), and the table
+keeps the larger of its current and the new threshold.
 
 Distances are accumulated sample by sample, so only one sample's tensors are in
 memory at a time.
@@ -79,22 +82,40 @@ class _Target:
         self.sums = np.zeros(len(candidates))
 
 
+def _tuned_inputs(node: Node, table: CalibrationTable, stats: CalibrationStatistics) -> list[int]:
+    """Input slots of ``node`` holding calibrated float activations."""
+    return [
+        i
+        for i, v in enumerate(node.inputs)
+        if v is not None
+        and v.const is None
+        and v.dtype in FLOAT_DTYPES
+        and v.name in table
+        and v.name in stats
+    ]
+
+
 def _targets(
     module: Module, table: CalibrationTable, stats: CalibrationStatistics
 ) -> list[_Target]:
-    seen: set[str] = set()
+    tuned: set[str] = set()
     found: list[_Target] = []
     for node in module.graph.nodes:
         if not any(o.dtype in FLOAT_DTYPES for o in node.outputs):
             continue
-        for i, v in enumerate(node.inputs):
-            if v is None or v.const is not None or v.name in seen or v.name not in table:
-                continue
-            if v.dtype not in FLOAT_DTYPES or v.name not in stats:
-                continue
-            seen.add(v.name)
-            th = float(table[v.name].threshold)
-            gap = stats[v.name].abs_max - th
+        slots = _tuned_inputs(node, table, stats)
+        if not slots:
+            continue
+        names = [node.input(i).name for i in slots]
+        if all(n in tuned for n in names):
+            chosen = [slots[0]]
+        else:
+            chosen = [i for i, n in zip(slots, names, strict=True) if n not in tuned]
+        for i in chosen:
+            name = node.input(i).name
+            tuned.add(name)
+            th = float(table[name].threshold)
+            gap = stats[name].abs_max - th
             if gap <= MIN_GAP:
                 continue
             ks = np.arange(TUNE_STEPS + 1, dtype=np.float64)
@@ -105,9 +126,9 @@ def _targets(
 def _op_inputs(
     target: _Target,
     dump: Mapping[str, npt.NDArray[np.generic]],
-    table: CalibrationTable,
     weights: dict[tuple[int, int], F32],
 ) -> list[npt.NDArray[np.generic] | None]:
+    """The op's inputs: weights fake-quantized, activations as dumped."""
     node = target.node
     args: list[npt.NDArray[np.generic] | None] = []
     for j, v in enumerate(node.inputs):
@@ -121,8 +142,6 @@ def _op_inputs(
                 args.append(weights[key])
             else:
                 args.append(v.const)
-        elif j != target.index and v.dtype in FLOAT_DTYPES and v.name in table:
-            args.append(fake_quant(dump[v.name], float(table[v.name].threshold)))
         else:
             args.append(dump[v.name])
     return args
@@ -146,10 +165,12 @@ def tune_thresholds(
             node = target.node
             kernel = get_schema(node.op_type).kernel
             ref = [dump[o.name] for o in node.outputs]
-            args = _op_inputs(target, dump, table, weights)
-            x = dump[node.input(target.index).name]
+            args = _op_inputs(target, dump, weights)
+            slots = _tuned_inputs(node, table, stats)
+            originals = {i: dump[node.input(i).name] for i in slots}
             for k, th in enumerate(target.candidates):
-                args[target.index] = fake_quant(x, float(th))
+                for i, x in originals.items():
+                    args[i] = fake_quant(x, float(th))
                 target.sums[k] += _distance(ref, list(kernel(node, args)))
         del dump
     tuned = CalibrationTable({k: table[k] for k in table})

@@ -8,6 +8,7 @@ import numpy.typing as npt
 from sophonc.ir.graph import Graph
 from sophonc.ir.module import Module
 from sophonc.ir.node import Node
+from sophonc.ir.shadows import carry
 from sophonc.ir.value import Value
 from sophonc.passes.infra import SHAPES, SORTED, InPlacePass, PassResult
 from sophonc.passes.rewrite import produce_with, sole_reader
@@ -105,4 +106,6 @@ class AffineIntoConvPass(InPlacePass):
             graph, node, "Conv", [conv.inputs[0], new_w, new_b], dict(conv.attrs),
             [node.output], [conv, node],
         )  # fmt: skip
+        # The conv's own result (TPU-MLIR keeps it) is (y - shift) / scale.
+        carry(conv_out, node.output, 1.0 / scale, -shift / scale, axis=1)
         return True

@@ -6,6 +6,7 @@ import numpy as np
 
 from sophonc.ir.module import Module
 from sophonc.ir.node import Node
+from sophonc.ir.shadows import add_alias
 from sophonc.ir.value import Value
 from sophonc.passes.infra import SHAPES, SORTED, InPlacePass, PassResult
 from sophonc.passes.rewrite import produce_with, sole_reader
@@ -46,6 +47,7 @@ class BatchNormFoldPass(InPlacePass):
             if folded is None:
                 continue
             weight, bias = folded
+            conv_name = conv.outputs[0].name
             produce_with(
                 graph,
                 bn,
@@ -55,6 +57,8 @@ class BatchNormFoldPass(InPlacePass):
                 [bn.outputs[0]],
                 [conv, bn],
             )
+            # TPU-MLIR keeps the Conv's name for the folded result.
+            add_alias(bn.outputs[0], conv_name)
             modified = True
         return PassResult(module, modified)
 

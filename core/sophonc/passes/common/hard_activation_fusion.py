@@ -7,9 +7,16 @@ import numpy as np
 from sophonc.ir.graph import Graph
 from sophonc.ir.module import Module
 from sophonc.ir.node import Node
+from sophonc.ir.shadows import add_alias
 from sophonc.ir.value import Value
 from sophonc.passes.infra import SHAPES, SORTED, InPlacePass, PassResult
 from sophonc.passes.rewrite import produce_with, sole_reader
+
+
+def retyped(name: str, op_type: str) -> str:
+    """``<tensor>_<Old>`` → ``<tensor>_<op_type>``: TPU-MLIR's name for a fused result."""
+    base = name.rsplit("_", 1)[0] if "_" in name else name
+    return f"{base}_{op_type}"
 
 
 def _scalar(v: Value | None) -> float | None:
@@ -80,6 +87,7 @@ class HardActivationFusionPass(InPlacePass):
         if x is not None and p.op_type == "Add":
             attrs = {"alpha": 1.0 / 6.0, "beta": 0.5}
             produce_with(graph, last, "HardSigmoid", [x], attrs, [last.output], [p, last])
+            add_alias(last.output, retyped(last.output.name, "HardSigmoid"))
             return True
         if p.op_type != "Mul" or len(p.inputs) != 2:
             return False
@@ -90,5 +98,6 @@ class HardActivationFusionPass(InPlacePass):
             if sole_reader(graph, b) is not p:
                 continue
             produce_with(graph, last, "HardSwish", [x], {}, [last.output], [b.producer, p, last])
+            add_alias(last.output, retyped(last.output.name, "HardSwish"))
             return True
         return False

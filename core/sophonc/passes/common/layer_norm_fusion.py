@@ -7,7 +7,9 @@ import numpy as np
 from sophonc.ir.graph import Graph
 from sophonc.ir.module import Module
 from sophonc.ir.node import Node
+from sophonc.ir.shadows import add_alias
 from sophonc.ir.value import Value
+from sophonc.passes.common.hard_activation_fusion import retyped
 from sophonc.passes.infra import SHAPES, SORTED, InPlacePass, PassResult
 from sophonc.passes.rewrite import produce_with, sole_reader
 
@@ -137,6 +139,7 @@ class LayerNormFusionPass(InPlacePass):
         b = Value.weight(f"{base}_bias", _as_shape(beta, norm_shape, 0.0))
         attrs = {"axis": rank - len(axes), "epsilon": float(eps)}
         produce_with(graph, last, "LayerNormalization", [x, g, b], attrs, [last.output], replaced)
+        add_alias(last.output, retyped(last.output.name, "LayerNormalization"))
         return True
 
 

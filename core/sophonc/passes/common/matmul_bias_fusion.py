@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sophonc.ir.module import Module
+from sophonc.ir.shadows import carry
 from sophonc.ir.value import Value
 from sophonc.passes.infra import SHAPES, SORTED, InPlacePass, PassResult
 from sophonc.passes.rewrite import produce_with, sole_reader
@@ -49,6 +50,8 @@ class MatMulBiasFusionPass(InPlacePass):
                 produce_with(
                     graph, add, "MatMul", [a, w, b], dict(mm.attrs), [add.output], [mm, add]
                 )
+                # The MatMul's own result (TPU-MLIR may keep it) is y - bias.
+                carry(mm_out, add.output, 1.0, -vec.astype(np.float64), axis=-1)
                 modified = True
                 break
         return PassResult(module, modified)

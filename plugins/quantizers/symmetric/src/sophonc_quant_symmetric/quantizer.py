@@ -8,7 +8,9 @@ from typing import ClassVar
 
 from sophonc.api import Quantizer, TargetSpec
 from sophonc.calibration.table import CalibrationTable
+from sophonc.calibration.table_entry import TableEntry
 from sophonc.ir.module import Module
+from sophonc.ir.shadows import alias_names
 from sophonc.ir.types import QuantType
 from sophonc.ir.value import Value
 from sophonc.quant import symmetric_scale
@@ -17,6 +19,17 @@ from sophonc.quantize.precision import FLOAT_DTYPES, assign_precisions
 from sophonc_quant_symmetric.ranges import tensor_range
 
 log = logging.getLogger(__name__)
+
+
+def lookup(table: CalibrationTable, value: Value) -> TableEntry | None:
+    """The row of ``value``, or of a name it is known by elsewhere (a table made
+    by TPU-MLIR names some fused tensors differently; see sophonc.ir.shadows)."""
+    entry = table.get(value.name)
+    for alias in alias_names(value) if entry is None else ():
+        entry = table.get(alias)
+        if entry is not None:
+            break
+    return entry
 
 
 def quant_type(threshold: float, signed: bool, unsigned_allowed: bool) -> QuantType:
@@ -54,7 +67,7 @@ class SymmetricQuantizer(Quantizer):
         for v in values:
             if v.dtype not in FLOAT_DTYPES:
                 continue
-            entry = table.get(v.name)
+            entry = lookup(table, v)
             if entry is None:
                 missing += 1
                 continue
