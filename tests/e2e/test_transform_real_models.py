@@ -110,3 +110,29 @@ def test_yolo_style_with_the_seed_guides_flags(
     assert x.shape == (1, 3, 640, 640)
     assert float(x.min()) >= 0.0
     assert float(x.max()) == pytest.approx(255 * 0.0039216, rel=1e-6)
+
+
+def test_a_real_model_saved_as_ir_10_opset_17(
+    rapidocr: Callable[[str], Path],
+    picture: Callable[[str], Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PP-OCR's classifier upgraded to opset 17 and IR version 10, as current exporters write."""
+    from onnx import version_converter
+
+    upgraded = version_converter.convert_version(onnx.load(str(rapidocr("cls"))), 17)
+    upgraded.ir_version = 10
+    model = tmp_path / "cls17.onnx"
+    onnx.save(upgraded, str(model))
+    assert onnx.load(str(model)).opset_import[0].version == 17
+    monkeypatch.chdir(tmp_path)
+    args = [
+        "--model_name", "cls17", "--model_def", str(model), "--input_shapes", "[[1,3,48,192]]",
+        "--mean", "127.5,127.5,127.5", "--scale", "0.0078431,0.0078431,0.0078431",
+        "--pixel_format", "rgb", "--test_input", str(picture("text.png")),
+        "--test_result", "cls17_top_outputs.npz", "--mlir", "cls17.mlir",
+    ]  # fmt: skip
+    result = CliRunner().invoke(transform, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert_outputs_match(tmp_path, "cls17", model, tmp_path / "cls17_top_outputs.npz")
