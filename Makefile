@@ -22,8 +22,13 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m sophonc.demo
 
+# One BLAS thread, as the sophon command uses (SOPHON_THREADS; see core/sophonc/cli).
+bench: export OPENBLAS_NUM_THREADS ?= 1
+bench: export OMP_NUM_THREADS ?= 1
 bench: $(STAMP)
 	$(PY) benchmarks/interpreter_vs_onnxruntime.py
+	$(PY) benchmarks/deploy_accuracy.py
+	$(PY) benchmarks/calibration_and_simulator.py
 
 clean:
 	rm -rf $(VENV) .demo

@@ -31,7 +31,7 @@ from sophonc.quantize.precision import assign_precisions, mark_all
 
 log = logging.getLogger(__name__)
 
-#: ``--tolerance`` defaults (program vs F32 top), TPU-MLIR's (facts §5).
+#: ``--tolerance`` defaults (program vs F32 top), TPU-MLIR's.
 DEFAULT_TOLERANCE = {"INT8": (0.90, 0.80), "F16": (0.99, 0.90), "BF16": (0.99, 0.90),
                      "F32": (0.99, 0.99)}  # fmt: skip
 DEFAULT_CORRECTNESS = (0.99, 0.90)

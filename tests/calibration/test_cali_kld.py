@@ -20,7 +20,7 @@ def sequential_sum(values: list[int]) -> np.float32:
 
 
 def slow_kl_threshold(hist: list[int], width: float, target_bins: int = 128) -> float:
-    """The facts-file procedure, one bin at a time, float32 accumulation (no folding)."""
+    """TPU-MLIR's procedure, one bin at a time, float32 accumulation (no folding)."""
     h = list(hist) + [0] * ((-len(hist)) % target_bins)
     total = sum(h)
     divergences = []
@@ -34,13 +34,17 @@ def slow_kl_threshold(hist: list[int], width: float, target_bins: int = 128) -> 
         for group in range(target_bins):
             members = h[group * size : (group + 1) * size]
             nonzero = sum(1 for value in members if value > 0) or 1
-            level = f32(f32(sequential_sum(members) / f32(nonzero)) / kept)
+            with np.errstate(invalid="ignore", divide="ignore"):  # kept 0: NaN, never wins
+                level = f32(f32(sequential_sum(members) / f32(nonzero)) / kept)
             q += [level if value else f32(0.0) for value in members]
         divergence = f32(0.0)
         for pj, qj in zip(p, q, strict=True):
             term = float(pj) * (math.log10(float(pj) + 1e-30) - math.log10(float(qj) + 1e-30))
             divergence = f32(float(divergence) + term)
-        divergences.append(divergence)
+        # a candidate below which the histogram is empty is not eligible
+        divergences.append(divergence if sum(h[: i - 1]) else f32(math.inf))
+    if all(math.isinf(d) for d in divergences):
+        divergences = [f32(0.0)] * len(divergences)
     best = divergences.index(min(divergences))
     return float(f32(f32(f32(width) * f32(best + 1)) * f32(target_bins)))
 
@@ -103,3 +107,15 @@ def test_long_histograms_are_folded_pairwise() -> None:
     folded = counts[0::2] + counts[1::2]  # 67036 bins: padded to 67072, short enough
     assert folded.size <= MAX_KL_BINS
     assert kl_threshold(counts, width) == kl_threshold(folded, 2 * width)
+
+
+def test_a_tensor_bounded_away_from_zero_is_not_clipped_at_its_minimum() -> None:
+    """Values in [0.6, 2.8]: every candidate below 0.6 sees an empty histogram and
+    would win with a zero divergence (TPU-MLIR's choice); the threshold must cover
+    the bulk of the values instead."""
+    values = np.random.default_rng(9).uniform(0.6, 2.8, 20000).astype(np.float32)
+    counts, width = data_histogram(values, 2048)
+    threshold = kl_threshold(counts, width)
+    assert threshold == slow_kl_threshold(counts, width)
+    assert threshold > 2.0
+    assert float(np.mean(values > threshold)) < 0.3

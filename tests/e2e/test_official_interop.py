@@ -1,7 +1,7 @@
 """The official TPU-MLIR beside ours: its model_deploy accepts our calibration
 table, our deploy accepts its table, its model_tool reads our bmodel.
 
-Needs the official toolchain (reference/official_toolchain.md explains the
+Needs the official toolchain (docs/official-toolchain.md explains the
 install): the environment variable SOPHON_TPU_MLIR_VENV names its venv. Without
 it these tests skip with that reason.
 """

@@ -177,7 +177,7 @@ CV18XX_CASES = [
     (0x3F818000, 0x3F82),  # tie, odd -> up
     (0x7F7FFFFF, 0x7F7F),  # would round to inf -> clamped to max finite
     (0x7F800000, 0x7F7F),  # inf -> max finite
-    (0xFF800000, 0x7F7F),  # -inf -> 0x7F7F as well (the facts' literal rule)
+    (0xFF800000, 0x7F7F),  # -inf -> 0x7F7F as well (TPU-MLIR's literal rule)
     (0x7FC00000, 0x7F7F),  # NaN -> exponent 0xFF -> 0x7F7F
     (0xFFFFFFFF, 0x0000),  # 0xFFFFFFFF + 0x8000 wraps in 32 bits to 0x00007FFF
     (0xBF800000, 0xBF80),  # -1.0 keeps its sign

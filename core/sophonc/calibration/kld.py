@@ -3,6 +3,9 @@
 TPU-MLIR computes it in C (``kl_diversity_hist``) with float32 arithmetic, and the
 first minimum wins, so float rounding decides ties; this module reproduces that
 arithmetic step by step instead of computing the same formula more accurately.
+One deliberate difference: candidates that clip the whole histogram into their
+last bin (a tensor with no values near zero) are not eligible; TPU-MLIR picks
+them and clips such a tensor at its minimum.
 """
 
 from __future__ import annotations
@@ -116,4 +119,12 @@ def first_minimum_candidate(counts: npt.NDArray[np.int64], target_bins: int) -> 
         for column in np.flatnonzero(np.any(terms != 0, axis=0)):
             running = (running.astype(np.float64) + terms[:, column]).astype(np.float32)
         divergence[block:] = running
+    # A candidate below which the histogram is empty clips *everything* into its
+    # last bin: P and Q then agree trivially and its divergence is ~0, so TPU-MLIR
+    # picks it and clips a tensor bounded away from zero (values in [0.6, 2.8]) at
+    # its minimum. Such candidates say nothing about the distribution: skip them.
+    ends = (np.arange(candidates) + 1) * groups - 2
+    empty_below = prefix[np.maximum(ends, 0)] == 0
+    if empty_below.any() and not empty_below.all():
+        divergence = np.where(empty_below, np.float32(np.inf), divergence)
     return int(np.argmin(divergence))

@@ -24,6 +24,7 @@ BUILTIN_COMMANDS: dict[str, str] = {
     "compare": "sophonc.cli.compare:compare",
     "compile": "sophonc.cli.compile:compile_command",
     "deploy": "sophonc.cli.deploy:deploy_command",
+    "evaluate": "sophonc.cli.evaluate:evaluate_command",
     "plugins": "sophonc.cli.plugins:plugins",
     "run": "sophonc.cli.run:run",
     "transform": "sophonc.cli.transform:transform",

@@ -3,7 +3,7 @@
 Rounding modes, saturation, multiplier/shift requantization, lookup tables, F16/BF16
 rounding and quantization-parameter rules, written once so that chip backends, their
 simulators and the quantizers compute the same bits as TPU-MLIR
-(``reference/tpu_mlir_facts.md`` §3).
+(TPU-MLIR's).
 """
 
 from sophonc.quant.floats import (

@@ -32,7 +32,7 @@ GEOMETRY_ATTRS = (
 
 
 def _max_abs(a: npt.NDArray[Any]) -> int:
-    return int(np.abs(a.astype(np.int64)).max()) if a.size else 0
+    return max(abs(int(a.min())), abs(int(a.max()))) if a.size else 0
 
 
 def exact_float_type(
@@ -48,7 +48,8 @@ def exact_float_type(
 
 
 def _to_int64(y: npt.NDArray[Any]) -> Int64Array:
-    result: Int64Array = np.rint(y).astype(np.int64)
+    # Every element is an exactly represented integer: the cast loses nothing.
+    result: Int64Array = y.astype(np.int64)
     return result
 
 

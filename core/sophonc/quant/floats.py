@@ -1,7 +1,7 @@
 """F32 → F16 / BF16 rounding as the Sophon chips (and TPU-MLIR) perform it.
 
 F16/BF16 interpreters compute in F32 and round each op's output with these functions
-(facts §3.7). They work on the raw bit patterns, vectorised, so the same code serves
+. They work on the raw bit patterns, vectorised, so the same code serves
 the simulators and documents exactly what happens at ties, denormals, overflow and NaN.
 Inputs are first converted to float32: a float64 argument is rounded twice
 (to float32, then to 16 bits), as on the chip.
@@ -64,8 +64,8 @@ def f32_to_bf16_bits(x: npt.ArrayLike) -> U16Array:
     """BM168x BF16 bit patterns: round to nearest even on the top 16 bits (§3.7).
 
     ``(bits + 0x7FFF + lsb) >> 16`` with ``lsb`` the lowest kept bit; overflow past the
-    largest finite value gives ±inf, as IEEE rounding does. NaN is not covered by the
-    facts; rounding its bits could turn it into inf, so every NaN becomes the quiet NaN
+    largest finite value gives ±inf, as IEEE rounding does. NaN is not covered by
+    TPU-MLIR's rule; rounding its bits could turn it into inf, so every NaN becomes the quiet NaN
     ``sign | 0x7FC0``, the same as ml_dtypes' bfloat16 cast.
     """
     bits = _bits32(x)
@@ -85,7 +85,7 @@ def f32_to_bf16_cv18xx_bits(x: npt.ArrayLike) -> U16Array:
 
     ``bits += 0x7FFF + ((bits >> 16) & 1)`` in 32-bit unsigned arithmetic (it wraps, as
     in C), keep the top 16 bits, and replace any result whose exponent field is 0xFF by
-    0x7F7F, the largest positive finite BF16. Taken literally from the facts: the
+    0x7F7F, the largest positive finite BF16. Taken literally from TPU-MLIR's rule: the
     sign is not kept, so -inf and negative overflow also become +max, and NaNs become
     0x7F7F (or +0 for negative NaNs whose addition wraps past 2^32). For finite inputs
     that do not overflow this is plain round-to-nearest-even.

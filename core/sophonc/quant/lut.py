@@ -2,7 +2,7 @@
 
 On the TPU a quantized unary activation is a table lookup indexed by the raw input
 byte, so its whole integer behaviour is fixed by the 256 entries built here
-(facts §3.4, TPU-MLIR's ``create_lookup_table``).
+(TPU-MLIR's ``create_lookup_table``).
 """
 
 from __future__ import annotations

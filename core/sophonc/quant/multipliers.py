@@ -3,7 +3,7 @@
 A float rescale factor ``f`` (e.g. ``w_scale·in_scale/out_scale``) is replaced on the
 chip by an integer multiply and a right shift. Each chip family searches for the pair
 differently, and the search is part of the bit-exact contract, so each search is
-reproduced here as TPU-MLIR performs it (facts §3.3–§3.6). The functions that apply the
+reproduced here as TPU-MLIR performs it. The functions that apply the
 pairs live in :mod:`sophonc.quant.requant`.
 """
 
@@ -59,7 +59,7 @@ def scale_and_shift(f: npt.NDArray[Any], bitwidth: int = 32) -> tuple[Int64Array
 def scale_and_shift(
     f: Scalar | npt.NDArray[Any], bitwidth: int = 32
 ) -> tuple[int, int] | tuple[Int64Array, Int64Array]:
-    """TPU-MLIR's ``get_scale_and_shift`` (facts §3.3): ``f ≈ multiplier / 2^shift``.
+    """TPU-MLIR's ``get_scale_and_shift``: ``f ≈ multiplier / 2^shift``.
 
     Shifts ``n = -32 … 30`` in that order, ``|multiplier| < 2^(bitwidth-1) - 1``
     (INT32_MAX for the default 32), see :func:`_shift_search` for the tie rule. Used by
@@ -83,7 +83,7 @@ def scale_and_shift_positive(
 def scale_and_shift_positive(
     f: Scalar | npt.NDArray[Any], bitwidth: int = 8
 ) -> tuple[int, int] | tuple[Int64Array, Int64Array]:
-    """TPU-MLIR's ``get_scale_and_shift_positive`` (facts §3.4): shifts ``n = 0 … 30``.
+    """TPU-MLIR's ``get_scale_and_shift_positive``: shifts ``n = 0 … 30``.
 
     ``|multiplier| < 2^(bitwidth-1) - 1`` (so ``< 127`` for the default 8 bits); same
     float32 search as :func:`scale_and_shift`. Used by BM1684X Add and Concat/RequantInt.
@@ -148,7 +148,7 @@ def cv18xx_rshift_and_multiplier(qscale_max: float, max_multiplier: int = 127) -
 
 
 def bm1684_right_shift_num(w_max: float, in_scale: float, out_scale: float, bits: int = 8) -> int:
-    """BM1684's per-tensor shift-only requant shift, ``calRightShiftNum`` (facts §3.5).
+    """BM1684's per-tensor shift-only requant shift, ``calRightShiftNum``.
 
     With ``ratio = w_max · in_scale / out_scale`` (double, in that order) and
     ``target = 2^(bits-1) - 1`` (127): count the doublings of ``ratio`` needed to reach

@@ -1,7 +1,7 @@
 """Quantization parameters: activation scales/zero points, weight and bias quantization.
 
 These turn calibration thresholds and float weights into the scales and integers that
-every backend's lowering starts from (facts §3.2–§3.3, BM1684X rules). Keeping them in
+every backend's lowering starts from (BM1684X rules). Keeping them in
 one place means all chips and quantizer plugins agree on the same numbers.
 """
 

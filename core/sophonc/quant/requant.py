@@ -1,6 +1,6 @@
 """Applying multiplier/shift requantization to integer accumulators.
 
-TPU-MLIR's ``applyMultiplierAndRShift`` in its three flavours (facts §3.1): the exact
+TPU-MLIR's ``applyMultiplierAndRShift`` in its three flavours: the exact
 integer BM168x form, the float-math CV18xx eltwise form and the TFLite-style
 doubling-high-multiply (QDM) CV18xx conv tail. The parameters come from
 :mod:`sophonc.quant.multipliers`. Results are int64 and not yet saturated: callers add

@@ -1,7 +1,7 @@
 """Rounding modes, float→int rounding, saturation and rounding right shifts.
 
 Every integer kernel of every chip backend ends in one of these functions, so they
-reproduce TPU-MLIR's helpers (facts §3.1) exactly and work on whole numpy arrays.
+reproduce TPU-MLIR's helpers exactly and work on whole numpy arrays.
 Integers are carried as ``int64`` throughout; narrowing to the storage type happens
 only in :func:`saturate`.
 """
@@ -80,7 +80,7 @@ def _half_to_even_float32(x: npt.NDArray[np.float64]) -> Int64Array:
 def round_to_int(
     x: npt.ArrayLike, mode: RoundMode | str = RoundMode.HALF_AWAY_FROM_ZERO
 ) -> Int64Array:
-    """Round floats to int64 with TPU-MLIR's ``to_int`` semantics (facts §3.1).
+    """Round floats to int64 with TPU-MLIR's ``to_int`` semantics.
 
     * HALF_AWAY_FROM_ZERO: C ``std::round`` (the default, as in TPU-MLIR);
     * HALF_UP: ``floor(v + 0.5)``; HALF_DOWN: ``ceil(v - 0.5)``;
@@ -185,6 +185,26 @@ def _round_dropped(x: Int64Array, shift: Int64Array, mode: RoundMode) -> Int64Ar
     return result
 
 
+def _fast_right_shift(x: Int64Array, shift: Int64Array, mode: RoundMode) -> Int64Array | None:
+    """The common requant case without the general machinery, or None.
+
+    With every shift in ``1..62`` and ``|x| < 2^62``: DOWN is the arithmetic shift
+    and HALF_UP is ``(x + 2^(s-1)) >> s`` (floor of ``x/2^s + 1/2``, negatives too),
+    which cannot overflow; both broadcast per-channel shifts without copying.
+    """
+    if not shift.size or x.size == 0 or mode not in (RoundMode.HALF_UP, RoundMode.DOWN):
+        return None
+    if int(shift.min()) < 1 or int(shift.max()) > 62:
+        return None
+    if mode is RoundMode.DOWN:
+        down: Int64Array = np.right_shift(x, shift)
+        return down
+    if max(abs(int(x.min())), abs(int(x.max()))) >= 1 << 62:
+        return None
+    up: Int64Array = np.right_shift(x + np.left_shift(np.int64(1), shift - 1), shift)
+    return up
+
+
 def right_shift_round(
     x: npt.ArrayLike, shift: npt.ArrayLike, mode: RoundMode | str = RoundMode.HALF_UP
 ) -> Int64Array:
@@ -201,6 +221,9 @@ def right_shift_round(
     si = as_int64(shift)
     if si.size and (int(si.min()) < -MAX_SHIFT or int(si.max()) > MAX_SHIFT):
         raise ValueError(f"shift out of range [-{MAX_SHIFT}, {MAX_SHIFT}]")
+    fast = _fast_right_shift(xi, si, mode)
+    if fast is not None:
+        return fast
     xi, si = np.broadcast_arrays(xi, si)
     right = _round_dropped(xi, np.maximum(si, 1), mode)
     left = _left_shift(np.where(si <= 0, xi, 0), np.maximum(-si, 0))

@@ -1,6 +1,6 @@
 """The mixed-precision table (qtable): ``<op name> <MODE>`` lines.
 
-TPU-MLIR's format (facts §4): ``#`` starts a comment; every other non-blank line
+TPU-MLIR's format: ``#`` starts a comment; every other non-blank line
 is a node name and a mode (F32, F16, BF16, INT8, …). ``model_deploy
 --quantize_table`` reads it; ``run_qtable`` writes it.
 """

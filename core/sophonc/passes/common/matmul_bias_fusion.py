@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from sophonc.ir.module import Module
-from sophonc.ir.shadows import carry
+from sophonc.ir.shadows import add_alias, carry
 from sophonc.ir.value import Value
+from sophonc.passes.common.hard_activation_fusion import retyped
 from sophonc.passes.infra import SHAPES, SORTED, InPlacePass, PassResult
 from sophonc.passes.rewrite import produce_with, sole_reader
 
@@ -52,6 +53,8 @@ class MatMulBiasFusionPass(InPlacePass):
                 )
                 # The MatMul's own result (TPU-MLIR may keep it) is y - bias.
                 carry(mm_out, add.output, 1.0, -vec.astype(np.float64), axis=-1)
+                # TPU-MLIR calls the fused result a Gemm.
+                add_alias(add.output, retyped(add.output.name, "Gemm"))
                 modified = True
                 break
         return PassResult(module, modified)

@@ -19,7 +19,7 @@ from sophonc_backend_bm1684x.codegen.container import build_bmodel, read_program
 from sophonc_backend_bm1684x.codegen.encoding import encode_program
 from sophonc_backend_bm1684x.codegen.memory import CTX, plan_memory
 
-#: GMEM_START_ADDR of the BM1684X, where both regions start (facts §6.2).
+#: GMEM_START_ADDR of the BM1684X, where both regions start.
 GMEM = 0x1_0000_0000
 assert GMEM == 4294967296
 

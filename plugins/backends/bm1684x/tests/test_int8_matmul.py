@@ -1,7 +1,7 @@
 """INT8 MatMul on BM1684X: parameters and integers by hand, accuracy, simulator.
 
 Hand cases set the quantized types themselves and work every number out in the
-comments from facts §3.1/§3.3: weights ``round_half_away(W / scale)``, bias
+comments from TPU-MLIR's rules: weights ``round_half_away(W / scale)``, bias
 ``round_half_away(b / (s_a·s_w))``, ``scale_and_shift`` (the float32 ratio's
 mantissa and exponent when it is exact in 24 bits and the shift is ≤ 30), and
 ``RightShiftRound`` HALF_UP ``= floor(v / 2^s + 1/2)``.

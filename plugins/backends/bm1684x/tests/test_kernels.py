@@ -1,7 +1,7 @@
 """The chip kernels on tiny one-node programs, against arithmetic written out here.
 
 Every expected integer below is worked out by hand in the comments from the
-formulas of ``reference/tpu_mlir_facts.md`` §3.1, §3.3, §3.4 and §3.7:
+formulas of TPU-MLIR's BM1684X arithmetic:
 
 * Cast to int8: ``sat(round_half_away(x · (float)(1/scale)) + zp)``, product in f32;
 * RightShiftRound HALF_UP: ``floor(v / 2^s + 1/2)`` (so -2.5 → -2, 2.5 → 3);

@@ -14,7 +14,7 @@ from sophonc_backend_bm1684x.target import BM1684X_TARGET
 
 
 class BM1684XBackend(Backend):
-    """Sophgo BM1684X: F32, F16, BF16 and symmetric INT8.
+    """Sophgo BM1684X: F32, F16, BF16 and INT8 (symmetric and asymmetric).
 
     The compiled model is a real bmodel container whose command group holds
     sophonc's own encoding of the lowered program; it runs in this backend's

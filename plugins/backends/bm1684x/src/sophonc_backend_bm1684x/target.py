@@ -1,8 +1,8 @@
 """What a BM1684X can do, as data (read by quantizers, the CLI and the test suite).
 
-Facts from TPU-MLIR's BM1684X lowering (``reference/tpu_mlir_facts.md`` §3.2–3.4,
-§4, §6.2): F32/F16/BF16/INT8; symmetric INT8 with per-channel conv weights and
-unsigned storage for non-negative activations; LayerNorm and Softmax stay F16 in
+Facts from TPU-MLIR's BM1684X lowering: F32/F16/BF16/INT8; symmetric and
+asymmetric INT8 with per-channel conv weights and unsigned storage for
+non-negative activations; LayerNorm and Softmax stay F16 in
 INT8 mode; mixed precision falls back to F16 by default; device memory starts at
 ``0x1_0000_0000`` for both the coefficients and the activations.
 """
@@ -24,7 +24,7 @@ TENSOR_ALIGNMENT = 64
 BM1684X_TARGET = TargetSpec(
     chip="bm1684x",
     precisions=frozenset({"F32", "F16", "BF16", "INT8"}),
-    quant_schemes=frozenset({"symmetric"}),
+    quant_schemes=frozenset({"symmetric", "asymmetric"}),
     unsigned_activations=True,
     per_channel_weights=True,
     mixed_fp_types=("F16", "F32"),

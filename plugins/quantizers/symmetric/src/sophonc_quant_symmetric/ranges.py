@@ -1,6 +1,6 @@
 """Which sign each tensor's int8 range gets, from the table and the producing op.
 
-TPU-MLIR's rules for symmetric mode (facts §2.6, ImportCalibration): the range is
+TPU-MLIR's rules for symmetric mode (ImportCalibration): the range is
 ``[-th, th]`` when the table's min column is negative, else ``[0, th]``; a fused
 ReLU, Relu itself, Abs and the product of a tensor with itself are non-negative;
 Sigmoid and Softmax outputs are forced to ``[0, 1]``; Sub is always signed. A

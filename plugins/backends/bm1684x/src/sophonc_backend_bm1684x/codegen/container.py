@@ -1,6 +1,6 @@
 """The bmodel around a program: tensors, coefficient memory, the command group.
 
-Layout (TPU-MLIR's for a static single-stage BM1684X net, facts §6.2): one net
+Layout (TPU-MLIR's for a static single-stage BM1684X net, TPU-MLIR's rules): one net
 named after the model, one stage; net inputs/outputs are described with their
 device addresses in the context region; weights are the coefficient memory (with
 per-weight locations); the encoded program is the stage's command group (counted

@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 #: The precision an INT8 node falls back to when it cannot run in INT8.
 INT8_FALLBACK = "F32"
 
+#: Activations the BM1684X has no F16/BF16 form of: asked for in F16 or BF16
+#: they run in F32 (as TPU-MLIR lowers them; native half-precision SiLU comes
+#: with the BM1690 family). PP-OCRv4 rec's BF16 output cosine depends on it.
+F32_ONLY_ACTIVATIONS = frozenset({"SiLU"})
+
 FLOAT_TOP_DTYPES = ("f32", "f16", "bf16", "f64")
 
 
@@ -87,6 +92,8 @@ def lower_module(top: Module, mode: str) -> Module:
                 continue
             fallbacks.append(node.op_type)
             precision = INT8_FALLBACK
+        if precision in ("F16", "BF16") and node.op_type in F32_ONLY_ACTIVATIONS:
+            precision = "F32"
         if precision not in PRECISION_DTYPE:
             raise SophonError(
                 f"node '{node.name}' asks for precision {precision}; BM1684X runs "

@@ -40,7 +40,7 @@ def relu_attrs(node: Node, out_quant: QuantType) -> dict[str, object]:
 def per_channel_requant(
     scales: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
-    """32-bit multiplier and shift of each channel's float re-scale (facts §3.3)."""
+    """32-bit multiplier and shift of each channel's float re-scale."""
     m, s = scale_and_shift(np.asarray(scales, dtype=np.float32), 32)
     return np.asarray(m, dtype=np.int32), np.asarray(s, dtype=np.int32)
 

@@ -1,4 +1,4 @@
-"""Add, Sub and Mul in INT8 (facts §3.4).
+"""Add, Sub and Mul in INT8.
 
 Add/Sub: each operand re-scaled to the output scale with an 8-bit positive
 multiplier and a shift (``scale_and_shift_positive(in_scale/out_scale)``), the

@@ -1,4 +1,4 @@
-"""Elementwise functions of one tensor as 256-entry tables (facts §3.4).
+"""Elementwise functions of one tensor as 256-entry tables.
 
 The table entry of each input byte is the function applied to the real value
 that byte stands for, divided by the output scale, rounded half away from zero

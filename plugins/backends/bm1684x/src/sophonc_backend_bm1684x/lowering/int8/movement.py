@@ -4,6 +4,8 @@ The output keeps its input's quantized form (the bytes are the same), so no
 requant is needed: TPU-MLIR likewise gives these ops their input's threshold.
 Concat first brings every input to its output's calibrated form, then moves.
 Pad fills with the code of its fill value; Resize moves only in nearest mode.
+A fused ReLU (MaxPool's) becomes a clamp of the codes at the zero point and at
+the limit's code (``relu_upper``), never the real-valued ``relu_limit``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Mapping
 from sophonc.ir.node import Node
 from sophonc.ir.value import Value
 from sophonc_backend_bm1684x.lowering.context import LoweringContext
-from sophonc_backend_bm1684x.lowering.int8.common import output_form
+from sophonc_backend_bm1684x.lowering.int8.common import output_form, relu_attrs
 from sophonc_backend_bm1684x.lowering.rules import int8_rule
 from sophonc_backend_bm1684x.program.kernels.float_op import TOP_OP
 from sophonc_backend_bm1684x.program.storage import quantize
@@ -43,11 +45,12 @@ def lower_move(ctx: LoweringContext, node: Node) -> bool:
     x = ctx.as_int8(node.input(0))
     if x is None or any(v is not None and v.const is None for v in node.inputs[1:]):
         return False
-    attrs = dict(node.attrs)
+    assert x.quant is not None
+    attrs: dict[str, object] = {k: v for k, v in node.attrs.items() if k != "relu_limit"}
+    attrs.update(relu_attrs(node, x.quant))
     if node.op_type == "Resize" and node.str("mode", "nearest") != "nearest":
         return False
     if node.op_type == "Pad" and node.str("mode", "constant") == "constant":
-        assert x.quant is not None
         fill = quantize(float(node.float("value", 0.0)), x.quant)
         attrs["value"] = float(int(fill))
     rest = [None if v is None else ctx.natural(v) for v in node.inputs[1:]]

@@ -1,6 +1,6 @@
 """INT8 convolution: exact integer accumulation, per-channel multiplier and shift.
 
-BM1684X (facts §3.3): ``acc = Σ (x - zp_in)·w + bias_q`` in integers, then
+BM1684X: ``acc = Σ (x - zp_in)·w + bias_q`` in integers, then
 ``y = RightShiftRound(acc · multiplier[c], shift[c], HALF_UP) + zp_out``, the
 fused ReLU clamps at ``zp_out``, and the result saturates to int8/uint8.
 """

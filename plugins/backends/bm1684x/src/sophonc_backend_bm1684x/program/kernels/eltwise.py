@@ -1,6 +1,6 @@
 """INT8 elementwise Add/Sub and Mul.
 
-Add (facts §3.4): each input is re-scaled to the output scale by its own 8-bit
+Add: each input is re-scaled to the output scale by its own 8-bit
 multiplier and shift and the results summed:
 ``y = sat(Σ_i RightShiftRound((x_i - zp_i)·m_i, s_i, HALF_UP) + zp_out)``;
 Sub is an Add whose second multiplier is negative. Mul multiplies the centred

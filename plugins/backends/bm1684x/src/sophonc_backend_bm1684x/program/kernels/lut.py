@@ -1,4 +1,4 @@
-"""Activations through a 256-entry table indexed by the input's raw byte (facts §3.4)."""
+"""Activations through a 256-entry table indexed by the input's raw byte."""
 
 from __future__ import annotations
 

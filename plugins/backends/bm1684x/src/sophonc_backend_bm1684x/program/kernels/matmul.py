@@ -1,6 +1,6 @@
 """INT8 matrix product: exact integer accumulation, then one 32-bit re-scale.
 
-BM1684X MatMul (facts §3.3): ``acc = (a - zp_a) @ (b - zp_b) + bias_q`` in
+BM1684X MatMul: ``acc = (a - zp_a) @ (b - zp_b) + bias_q`` in
 integers (numpy ``matmul`` semantics: batch broadcasting, 1-D promotion), then
 ``y = RightShiftRound(acc · multiplier, shift, HALF_UP) + zp_out``, the fused
 ReLU clamps at ``zp_out`` and the result saturates to int8/uint8. Either operand

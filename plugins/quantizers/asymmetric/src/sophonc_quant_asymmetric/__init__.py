@@ -1,0 +1,1 @@
+"""Asymmetric INT8 quantization: a zero point and a scale per tensor, from its min/max."""
