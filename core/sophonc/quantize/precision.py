@@ -15,6 +15,7 @@ from sophonc.api import TargetSpec
 from sophonc.errors import SophonError
 from sophonc.ir.module import Module
 from sophonc.ir.node import Node
+from sophonc.ir.shadows import shadows
 
 PRECISION = "precision"
 FLOAT_DTYPES = ("f32", "f16", "bf16", "f64")
@@ -25,11 +26,28 @@ def has_float_output(node: Node) -> bool:
     return any(o.dtype in FLOAT_DTYPES for o in node.outputs)
 
 
-def check_overrides(module: Module, overrides: Mapping[str, str], target: TargetSpec) -> None:
-    """Every qtable name must be a node of the module, every mode one the chip runs."""
-    names = {n.name for n in module.graph.nodes} | {
-        o.name for n in module.graph.nodes for o in n.outputs
-    }
+def layer_names(module: Module) -> dict[str, Node]:
+    """Every name a qtable may use for a node: its own, its outputs', then the
+    names its outputs carry for tensors a rewrite fused into them (aliases and
+    shadows, so a qtable written against TPU-MLIR's graph still finds the op)."""
+    found: dict[str, Node] = {}
+    for node in module.graph.nodes:
+        found.setdefault(node.name, node)
+        for out in node.outputs:
+            found.setdefault(out.name, node)
+    for node in module.graph.nodes:
+        for out in node.outputs:
+            for shadow in shadows(out):
+                found.setdefault(shadow.name, node)
+    return found
+
+
+def check_overrides(
+    module: Module, overrides: Mapping[str, str], target: TargetSpec
+) -> dict[str, Node]:
+    """Every qtable name must name a node of the module, every mode one the chip
+    runs; returns the name → node lookup."""
+    names = layer_names(module)
     for name, mode in overrides.items():
         if name not in names:
             raise SophonError(
@@ -42,22 +60,42 @@ def check_overrides(module: Module, overrides: Mapping[str, str], target: Target
                 f"the quantize table asks for {mode} at '{name}', but {target.chip} runs "
                 f"{', '.join(sorted(target.precisions))}"
             )
+    return names
+
+
+def with_fused_names(module: Module, overrides: Mapping[str, str]) -> dict[str, str]:
+    """``overrides`` plus, after each line, the same mode for the names of the
+    tensors fused into that node (aliases and shadows), so that the official
+    ``model_deploy``, whose graph keeps some of them as ops, finds the layer too
+    (it skips names it does not have)."""
+    nodes = layer_names(module)
+    result: dict[str, str] = {}
+    for name, mode in overrides.items():
+        result.setdefault(name, mode)
+        node = nodes.get(name)
+        if node is None:
+            continue
+        for out in node.outputs:
+            for shadow in shadows(out):
+                result.setdefault(shadow.name, mode)
+    return result
 
 
 def assign_precisions(
     module: Module, target: TargetSpec, overrides: Mapping[str, str], default: str = "INT8"
 ) -> dict[str, str]:
     """Record every float node's precision; returns node name -> precision."""
-    check_overrides(module, overrides, target)
+    names = check_overrides(module, overrides, target)
+    wanted: dict[int, str] = {}
+    for name, asked in overrides.items():
+        wanted.setdefault(id(names[name]), asked)
     decided: dict[str, str] = {}
     for node in module.graph.nodes:
         if not has_float_output(node):
             continue
-        mode = overrides.get(node.name) or overrides.get(node.outputs[0].name)
-        if mode is None:
-            mode = (
-                target.int8_float_ops.get(node.op_type, default) if default == "INT8" else default
-            )
+        mode = wanted.get(id(node)) or (
+            target.int8_float_ops.get(node.op_type, default) if default == "INT8" else default
+        )
         decided[node.name] = mode
         for out in node.outputs:
             out.meta[PRECISION] = mode

@@ -116,7 +116,7 @@ def qtable_command(
     table_path = Path(f"{output}_cali_table")
     with OutputFiles(keep_on_error=debug) as outputs:
         if report.early_exit:
-            write_qtable(qtable, qtable_text(report, None))
+            write_qtable(qtable, qtable_text(report, module, None))
             outputs.record(qtable)
             click.echo(
                 f"all-INT8 already reaches expected_cos {expected_cos}: output cosine "
@@ -124,7 +124,7 @@ def qtable_command(
                 f"wrote an empty qtable {qtable}"
             )
             return
-        write_qtable(qtable, qtable_text(report, table_path.name))
+        write_qtable(qtable, qtable_text(report, module, table_path.name))
         outputs.record(qtable)
         loss = Path(f"{output}_loss.txt")
         write_text(loss, loss_text(report))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sophonc.ir.module import Module
+from sophonc.quantize.precision import with_fused_names
 from sophonc.quantize.qtable import format_qtable
 from sophonc_quant_mixed.driver import SearchReport
 from sophonc_quant_mixed.layers import Layer, carried_moves
@@ -18,8 +20,12 @@ from sophonc_quant_mixed.layers import Layer, carried_moves
 SUMMARY_ROWS = 15
 
 
-def qtable_text(report: SearchReport, table_name: str | None) -> str:
-    """The qtable of the search's choice (empty body when no layer needs float)."""
+def qtable_text(report: SearchReport, module: Module, table_name: str | None) -> str:
+    """The qtable of the search's choice (empty body when no layer needs float).
+
+    Each chosen node is followed by the names of the tensors fused into it, so the
+    official ``model_deploy`` finds the layer whichever of them its graph keeps.
+    """
     carried = carried_moves(report.overrides, report.chosen)
     comments = [
         f"expected_cos: {report.settings.expected_cos}",
@@ -31,7 +37,10 @@ def qtable_text(report: SearchReport, table_name: str | None) -> str:
     if table_name is not None:
         comments.append(f"deploy with --calibration_table {table_name}")
     return format_qtable(
-        report.overrides, chip=report.chip, sample_count=report.search_samples, comments=comments
+        with_fused_names(module, report.overrides),
+        chip=report.chip,
+        sample_count=report.search_samples,
+        comments=comments,
     )
 
 
