@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/interpreter_vs_onnxruntime.py
 	$(PY) benchmarks/deploy_accuracy.py
 	$(PY) benchmarks/calibration_and_simulator.py
+	$(PY) benchmarks/mixed_search.py
 
 clean:
 	rm -rf $(VENV) .demo

@@ -584,19 +584,30 @@ def report(
         print_table(rows)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--models``, ``--keep`` and ``--no-official``, as every multi-model script takes them."""
     parser.add_argument(
         "--models", default="det,rec,cls,yolo", help="comma list of: " + ", ".join(CASES)
     )
-    parser.add_argument("--pictures", type=int, default=4, help="test pictures per model (1-4)")
     parser.add_argument("--keep", type=Path, default=None, help="work in DIR and keep it")
     parser.add_argument("--no-official", action="store_true", help="skip the official columns")
-    args = parser.parse_args()
-    names = [n.strip() for n in args.models.split(",") if n.strip()]
+
+
+def model_names(parser: argparse.ArgumentParser, models: str) -> list[str]:
+    """The ``--models`` list, each checked against :data:`CASES`."""
+    names = [n.strip() for n in models.split(",") if n.strip()]
     unknown = [n for n in names if n not in CASES]
     if unknown or not names:
         parser.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(CASES)}")
+    return names
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_arguments(parser)
+    parser.add_argument("--pictures", type=int, default=4, help="test pictures per model (1-4)")
+    args = parser.parse_args()
+    names = model_names(parser, args.models)
     if not 1 <= args.pictures <= 4:
         parser.error("--pictures must be 1 to 4")
     official = official_toolchain(args.no_official)

@@ -22,6 +22,7 @@ import numpy as np
 
 from sophonc.api import Arrays, Backend, DeployOptions
 from sophonc.calibration.table import CalibrationTable
+from sophonc.calibration.tpu_mlir_names import rewrite_aliases
 from sophonc.compare import CompareReport, compare_arrays
 from sophonc.errors import SophonError
 from sophonc.interp import Interpreter
@@ -112,6 +113,7 @@ def quantize_module(module: Module, backend: Backend, request: DeployRequest) ->
         table = CalibrationTable.read(request.calibration_table)
     values = [v for v in module.graph.values().values() if v.const is None]
     names = [v.name for v in values] + [s.name for v in values for s in shadows(v)]
+    names += [alias for alias, _ in rewrite_aliases(module)]  # written for TPU-MLIR's graph
     table.check_against(names)
     quantizer = load_quantizer("asymmetric" if request.asymmetric else "symmetric")
     return quantizer.quantize(module, table, backend.target, overrides)

@@ -128,11 +128,13 @@ StepPrinter = Callable[[str], None]
 
 
 def step_printer(total: int) -> StepPrinter:
-    """Numbered ``[i/total] what`` lines on stderr for the long steps of a command."""
+    """Numbered ``[i/total] what`` lines on stderr for the long steps of a command
+    (``[i] what`` for a step beyond ``total``: one taken only when needed)."""
     count = [0]
 
     def step(what: str) -> None:
         count[0] += 1
-        echo_err(f"[{count[0]}/{total}] {what}")
+        label = f"{count[0]}/{total}" if count[0] <= total else str(count[0])
+        echo_err(f"[{label}] {what}")
 
     return step

@@ -8,13 +8,15 @@ import numpy as np
 import pytest
 
 from sophonc.errors import SophonError
+from sophonc.ir.graph import Graph
+from sophonc.ir.module import Module
 from sophonc_backend_bm1684x.target import BM1684X_TARGET
 from sophonc_quant_mixed.layers import Layer
 from sophonc_quant_mixed.search import LossModel, find_float_layers, rank_layers
 from sophonc_quant_mixed.sensitivity import LayerHarm
 from sophonc_quant_mixed.settings import check_cosine, resolve_fp_type
 from sophonc_quant_mixed.similarity import OutputJudge
-from sophonc_quant_mixed.trials import TrialResult
+from sophonc_quant_mixed.trials import ProgramTrials, TrialResult
 
 
 def layer(name: str, index: int) -> Layer:
@@ -116,3 +118,46 @@ def test_silent_outputs_match_when_the_quantized_ones_are_silent_too() -> None:
     assert judge.cosine({"y": loud["y"] * 0.01}, quiet) < 0.5  # a loud answer to silence
     assert judge.cosine(loud, loud) == 1.0
     assert judge.cosine({}, loud) == 1.0  # an output the run did not change
+
+
+class CannedBackend:
+    """A backend whose program returns, for sample ``i``, the ``i``-th canned outputs."""
+
+    def __init__(self, outputs: list[dict[str, np.ndarray]]) -> None:
+        self.outputs = outputs
+
+    def lower(self, module: object, options: object) -> str:
+        return "program"
+
+    def run_program(self, program: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self.outputs[int(feeds["i"])]
+
+
+class CannedSource:
+    def __init__(self, backend: CannedBackend) -> None:
+        self.backend = backend
+
+    def quantized(self, table: object, overrides: object) -> Module:
+        return Module("m", Graph("m"))
+
+
+def test_samples_silent_in_both_runs_are_left_out_of_the_mean() -> None:
+    rng = np.random.default_rng(6)
+    loud = [{"y": rng.normal(size=(4, 8))} for _ in range(2)]
+    quiet = [{"y": rng.normal(size=(4, 8)) * 1e-7} for _ in range(2)]
+    refs = [*loud, *quiet]
+    noisy = [{"y": x["y"] + rng.normal(size=(4, 8)) * 0.3} for x in loud]
+    answers = [*noisy, {"y": np.zeros((4, 8))}, {"y": np.zeros((4, 8))}]
+    judge = OutputJudge(["y"], refs)
+    assert judge.quiet(answers[2], quiet[0]) and not judge.quiet(answers[0], loud[0])
+    want = np.mean([judge.cosine(a, r) for a, r in zip(noisy, loud, strict=True)])
+    source = CannedSource(CannedBackend(answers))
+    inputs = [{"i": np.array(k)} for k in range(4)]
+    empty = Module("m", Graph("m"))
+    trials = ProgramTrials(source, empty, None, "F16", inputs, refs, 0.999, judge)  # type: ignore[arg-type]
+    result = trials.run([], complete=True)
+    assert result.cosine == pytest.approx(want) and result.cosine < 0.99
+    # a loud answer to a silent sample is counted (and is a miss)
+    answers[3] = {"y": rng.normal(size=(4, 8))}
+    louder = ProgramTrials(source, empty, None, "F16", inputs, refs, 0.999, judge)  # type: ignore[arg-type]
+    assert louder.run([], complete=True).cosine < want

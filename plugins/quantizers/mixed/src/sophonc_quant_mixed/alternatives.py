@@ -64,7 +64,10 @@ def collect_statistics(
                 stats.update(out.name, arr)
 
     interpreter = Interpreter(module)
+    graph_inputs = [v.name for v in module.graph.inputs if v.name in wanted]
     for feeds in inputs:
+        for name in graph_inputs:
+            stats.update(name, np.asarray(feeds[name], dtype=np.float32))
         interpreter.run(feeds, observer=observe)
         if tick is not None:
             tick()

@@ -111,18 +111,18 @@ def qtable_command(
         f"searching {Path(mlir).name} for {backend.name}: {len(split.search)} samples, "
         f"{len(split.held_back)} held back, float layers in {settings.fp_type}"
     )
-    report = run_search(job, step_printer(5 if split.held_back else 4), progress)
+    report = run_search(job, step_printer(6 if split.held_back else 5), progress)
     qtable = Path(output)
     table_path = Path(f"{output}_cali_table")
     with OutputFiles(keep_on_error=debug) as outputs:
         if report.early_exit:
-            write_qtable(qtable, qtable_text(report, module, None))
+            changed = report.table is not None
+            write_qtable(qtable, qtable_text(report, module, table_path.name if changed else None))
             outputs.record(qtable)
-            click.echo(
-                f"all-INT8 already reaches expected_cos {expected_cos}: output cosine "
-                f"{report.all_int8_cos:.6f}{_plain(report.all_int8_plain, report.silent)}; "
-                f"wrote an empty qtable {qtable}"
-            )
+            if changed:
+                _write_table(report, table, table_path, Path(mlir).name)
+                outputs.record(table_path)
+            _print_early_exit(report, table, qtable, table_path, mlir, backend.name)
             return
         write_qtable(qtable, qtable_text(report, module, table_path.name))
         outputs.record(qtable)
@@ -137,6 +137,8 @@ def qtable_command(
 def _write_table(report: SearchReport, given: CalibrationTable, path: Path, mlir: str) -> None:
     assert report.table is not None
     method = given.header.method or "kl"
+    if report.whole is not None and report.whole.method is not None:
+        method = f"{report.whole.method} (sophon qtable's pick of the whole tables)"
     if report.choices:
         method = f"{method}, {len(report.choices)} tensors by sophon qtable's search"
     report.table.write(
@@ -150,6 +152,72 @@ def _write_table(report: SearchReport, given: CalibrationTable, path: Path, mlir
     )
 
 
+def _print_early_exit(
+    report: SearchReport,
+    given: CalibrationTable,
+    qtable: Path,
+    table_path: Path,
+    mlir: str,
+    chip: str,
+) -> None:
+    expected = report.settings.expected_cos
+    _print_whole_tables(report, given)
+    _print_held_back(report)
+    if report.table is None:
+        click.echo(
+            f"all-INT8 already reaches expected_cos {expected}: output cosine "
+            f"{report.all_int8_cos:.6f}{_plain(report.all_int8_plain, report.silent)}; "
+            f"wrote an empty qtable {qtable}"
+        )
+        return
+    assert report.whole is not None and report.whole.method is not None
+    click.echo(
+        f"all-INT8 with the {_method_label(report.whole.method, given)} table reaches "
+        f"expected_cos {expected}: output cosine {report.whole.cosine:.6f}; wrote an empty "
+        f"qtable {qtable} and that table, {table_path}"
+    )
+    click.echo(
+        f"deploy with: sophon deploy --mlir {mlir} --quantize INT8 --chip {chip} "
+        f"--calibration_table {table_path} --model <out>.bmodel"
+    )
+
+
+def _method_label(method: str, given: CalibrationTable) -> str:
+    """``kl`` rebuilt here has no tune step (the given kl table may have one)."""
+    return "kl (no tune step)" if method == "kl" and given.header.tune_count else method
+
+
+def _print_whole_tables(report: SearchReport, given: CalibrationTable) -> None:
+    whole = report.whole
+    if whole is None:
+        return
+    tried = ", ".join(f"{_method_label(m, given)} {c:.6f}" for m, c in whole.cosines.items())
+    picked = "the given table" if whole.method is None else _method_label(whole.method, given)
+    click.echo(
+        f"whole tables, all-INT8 cosine on the search samples: given "
+        f"({given.header.method or 'unknown method'}) {report.all_int8_cos:.6f}, {tried}; "
+        f"going on with {picked}"
+    )
+
+
+def _print_held_back(report: SearchReport) -> None:
+    held = report.held_back
+    if held is None:
+        return
+    if report.early_exit:
+        click.echo(f"held-back check on {held.samples} samples: all-INT8 {held.all_int8:.6f}")
+        return
+    click.echo(
+        f"held-back check on {held.samples} samples: all-INT8 {held.all_int8:.6f}, "
+        f"chosen {held.chosen:.6f}"
+    )
+    if held.silent:
+        click.echo(
+            f"  (plain cosines: all-INT8 {held.all_int8_plain:.6f}, chosen "
+            f"{held.chosen_plain:.6f}; {held.silent} samples with silent F32 outputs)"
+        )
+
+
 def _print_summary(
     report: SearchReport,
     given: CalibrationTable,
@@ -160,7 +228,10 @@ def _print_summary(
     chip: str,
 ) -> None:
     click.echo(summary_table(report))
-    changed = method_lines(report, given.header.method or "the given table")
+    start = given.header.method or "the given table"
+    if report.whole is not None and report.whole.method is not None:
+        start = _method_label(report.whole.method, given)
+    changed = method_lines(report, start)
     if changed:
         click.echo(f"\ncalibration method changed for {len(changed)} tensors:")
         for line in changed:
@@ -176,30 +247,35 @@ def _print_summary(
         f"\nall-INT8 output cosine: {report.all_int8_cos:.6f} on {report.search_samples} samples"
         f"{_plain(report.all_int8_plain, report.silent)}"
     )
+    _print_whole_tables(report, given)
     if report.tuned_cos is not None:
         click.echo(f"all-INT8 with the improved thresholds: {report.tuned_cos:.6f}")
     final = report.final
     assert final is not None
     carried = len(report.overrides) - sum(len(x.nodes) for x in report.chosen)
+    where, silent = "the search samples", report.silent
+    if report.widened is not None and report.held_back is not None:
+        w = report.widened
+        silent += report.held_back.silent
+        _print_held_back(report)
+        tried = ", ".join(f"{label} {cos:.6f}" for label, cos in w.tables.items())
+        click.echo(
+            f"the {_count(w.chosen_before, 'float layer')} chosen on the search samples "
+            f"missed the target on the held-back ones: searched again for a choice that "
+            f"reaches it on both sets (all-INT8 per table, the lower of the two sets: "
+            f"{tried}; going on with the {w.picked} table)"
+        )
+        where = f"both sets (search {w.search:.6f}, held-back {w.held_back:.6f}; the lower)"
     click.echo(
         f"chosen: {_count(len(report.chosen), 'float layer')} ({s.fp_type}; "
         f"{_count(len(report.overrides), 'qtable line')} with "
         f"{_count(carried, 'data-movement op')} following them) -> output cosine "
-        f"{final.cosine:.6f} on the search samples{_plain(final.plain, report.silent)}"
+        f"{final.cosine:.6f} on {where}{_plain(final.plain, silent)}"
     )
-    held = report.held_back
-    if held is not None:
-        click.echo(
-            f"held-back check on {held.samples} samples: all-INT8 {held.all_int8:.6f}, "
-            f"chosen {held.chosen:.6f}"
-        )
-        if held.silent:
-            click.echo(
-                f"  (plain cosines: all-INT8 {held.all_int8_plain:.6f}, chosen "
-                f"{held.chosen_plain:.6f}; {held.silent} samples with silent F32 outputs)"
-            )
-    else:
+    if report.held_back is None:
         click.echo("held-back check: no samples left beyond --input_num")
+    elif report.widened is None:
+        _print_held_back(report)
     guess = f"; the loss model first guessed {report.guess}" if report.guess else ""
     click.echo(f"search time: {seconds_line(list(report.seconds.items()))}, "
                f"{report.programs_run} programs run{guess}")  # fmt: skip
@@ -222,7 +298,7 @@ def _plain(cosine: float, silent: int) -> str:
         return ""
     return (
         f" (plain mean of cosines, as TPU-MLIR computes it: {cosine:.6f}; {silent} samples "
-        f"have silent F32 outputs, matched when the quantized ones are silent too)"
+        f"have silent F32 outputs, left out when the quantized ones are silent too)"
     )
 
 

@@ -1,9 +1,13 @@
 """The whole search, from a transformed model and its calibration table to a choice.
 
 Phases (each timed): the all-INT8 program against F32 (and the early exit when
-it already reaches the target); every layer's harm alone and accumulated; other
-thresholds for the harmful layers; the search for the fewest float layers on
-real programs; the check of the choice on held-back samples.
+it already reaches the target on the search and the held-back samples); the
+whole table of each calibration method (another early exit); every layer's harm
+alone and accumulated; other thresholds for the harmful layers; the search for
+the fewest float layers on real programs; the check of the choice on held-back
+samples. When the choice misses the target there, it was fitted to too few
+samples: the program search runs again on the search and held-back samples
+together (same ranking), so the qtable holds for both.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sophonc.api import Arrays, Backend, DeployOptions
 from sophonc.calibration.table import CalibrationTable
 from sophonc.deploy import DeployRequest, quantize_module
 from sophonc.ir.module import Module
+from sophonc_quant_mixed.alternatives import METHODS
 from sophonc_quant_mixed.layers import Layer, find_layers
 from sophonc_quant_mixed.probes import build_downstream, build_unit
 from sophonc_quant_mixed.search import find_float_layers, rank_layers
@@ -28,11 +33,12 @@ from sophonc_quant_mixed.sensitivity import (
     references,
 )
 from sophonc_quant_mixed.settings import SearchSettings
-from sophonc_quant_mixed.similarity import OutputJudge
+from sophonc_quant_mixed.similarity import Array, OutputJudge
 from sophonc_quant_mixed.source import ModelSource
 from sophonc_quant_mixed.table_choice import pick_table
-from sophonc_quant_mixed.trials import ProgramTrials, TrialResult
+from sophonc_quant_mixed.trials import BothTrials, ProgramTrials, TrialResult, Trials
 from sophonc_quant_mixed.tuning import MethodChoice, TuningContext, tune_thresholds
+from sophonc_quant_mixed.whole_tables import WholeTableChoice, method_tables, pick_whole_table
 
 Tick = Callable[[], None]
 Progress = Callable[[int, str], AbstractContextManager[Tick]]
@@ -57,6 +63,23 @@ class HeldBackCheck:
     all_int8_plain: float
     chosen_plain: float
     silent: int
+
+
+@dataclass
+class Widened:
+    """The program search run again, the target required on both sample sets.
+
+    ``tables``: each candidate table's all-INT8 cosine (the lower of the two sets):
+    ``given``, ``whole`` (the whole-table pick), ``tuned`` (with per-layer changes),
+    identical tables tried once; ``picked``: the one the search went on with;
+    ``search`` and ``held_back``: the final choice's cosine on each set.
+    """
+
+    chosen_before: int
+    tables: dict[str, float]
+    picked: str = "given"
+    search: float = 0.0
+    held_back: float = 0.0
 
 
 @dataclass
@@ -86,6 +109,8 @@ class SearchReport:
     guess: int = 0
     programs_run: int = 0
     held_back: HeldBackCheck | None = None
+    whole: WholeTableChoice | None = None
+    widened: Widened | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -127,14 +152,46 @@ def run_search(
     step("running the all-INT8 program against F32")
     outputs = reference_outputs(module, job.search)
     judge = OutputJudge([v.name for v in module.graph.outputs], outputs)
+    held_refs = reference_outputs(module, job.held_back) if job.held_back else []
+
+    def make_trials(table: CalibrationTable, held: bool = False) -> ProgramTrials:
+        inputs, refs = (job.held_back, held_refs) if held else (job.search, outputs)
+        return ProgramTrials(source, base, table, settings.fp_type, inputs, refs,
+                             settings.expected_cos, judge)  # fmt: skip
+
+    def early_exit(table: CalibrationTable, cosine: float) -> bool:
+        """Whether all-INT8 with ``table`` reaches the target on every sample."""
+        if cosine < settings.expected_cos:
+            return False
+        if not job.held_back:
+            return True
+        report.held_back = _held_back_int8(make_trials(table, held=True), held_refs, judge)
+        return report.held_back.all_int8 >= settings.expected_cos
+
     report.silent = sum(judge.silent(ref) for ref in outputs)
     with progress(len(job.search), "all-INT8") as tick:
         baseline = measure_baseline(module, program, backend, job.search, judge, tick)
     report.all_int8_cos, report.all_int8_plain = baseline.outputs_cos, baseline.plain_cos
     clock.lap("all-INT8")
-    if baseline.outputs_cos >= settings.expected_cos:
+    if early_exit(job.table, baseline.outputs_cos):
         report.early_exit = True
         return report
+    step(f"trying the whole table of {', '.join(METHODS)} on all-INT8 programs")
+    with progress(len(job.search), "method tables") as tick:
+        tables = method_tables(module, job.table, job.search, tick)
+    whole = pick_whole_table(tables, job.table, baseline.outputs_cos, make_trials)
+    report.whole = whole
+    start_table = whole.table
+    if whole.method is not None:
+        report.table = start_table
+        base = quantize_module(source.fresh(), backend, DeployRequest("INT8", table=start_table))
+        program = backend.lower(base, DeployOptions(quantize="INT8", model_name=module.name))
+        baseline = measure_baseline(module, program, backend, job.search, judge)
+    clock.lap("whole tables")
+    if whole.method is not None and early_exit(start_table, baseline.outputs_cos):
+        report.early_exit, report.programs_run = True, whole.programs_run
+        return report
+    report.held_back = None
     layers = find_layers(base, baseline.materialized)
     step(f"measuring {len(layers)} layers alone (one op each, then the graph after it)")
     downstream = {layer.name: build_downstream(module, layer) for layer in layers}
@@ -152,13 +209,8 @@ def run_search(
     harmful = harmful_layers(ranked, harms, settings.min_layer_cos)
     step(f"trying kl, max, percentile9999 and mse on {len(harmful)} harmful layers")
     context = TuningContext(module, source, backend, job.search, judge, downstream)
-    proposed = tune_thresholds(context, harmful, harms, job.table, base)
-
-    def make_trials(table: CalibrationTable) -> ProgramTrials:
-        return ProgramTrials(source, base, table, settings.fp_type, job.search,
-                             outputs, settings.expected_cos, judge)  # fmt: skip
-
-    picked = pick_table(proposed, job.table, baseline.outputs_cos, module, make_trials)
+    proposed = tune_thresholds(context, harmful, harms, start_table, base)
+    picked = pick_table(proposed, start_table, baseline.outputs_cos, module, make_trials)
     report.choices, report.proposed, table = picked.choices, picked.proposed, picked.table
     report.table = table
     if report.choices:
@@ -167,13 +219,30 @@ def run_search(
     clock.lap("thresholds")
     report.ranked = ranked = rank_layers(layers, harms, accumulated)
     step("searching the fewest float layers on chip programs")
-    _choose(report, ranked, harms, picked.trials)
-    report.programs_run += picked.programs_run
+    start = baseline.outputs_cos if report.tuned_cos is None else report.tuned_cos
+    _choose(report, ranked, harms, picked.trials, start)
+    report.programs_run += picked.programs_run + whole.programs_run
     clock.lap("search")
     if job.held_back:
         step(f"checking the choice on {len(job.held_back)} held-back samples")
-        report.held_back = _check_held_back(job, source, base, table, report, judge)
+        report.held_back = _check_held_back(job, source, base, table, report, judge, held_refs)
         clock.lap("held-back check")
+        if report.held_back.chosen < settings.expected_cos:
+            step("searching again for a choice that holds on both sample sets")
+            report.widened = widened = Widened(len(report.chosen), {})
+            candidates = {"given": job.table, "whole": start_table, "tuned": table}
+            both = _best_on_both(candidates, make_trials, widened)
+            done = report.programs_run
+            _choose(report, ranked, harms, both, both.run([], complete=True).cosine)
+            report.programs_run += done
+            widened.search = both.search.run(report.chosen, complete=True).cosine
+            widened.held_back = both.held_back.run(report.chosen, complete=True).cosine
+            report.table = both.search.table
+            if widened.picked != "tuned":
+                report.choices = []
+            if widened.picked == "given":
+                report.whole = None
+            clock.lap("search on both sets")
     return report
 
 
@@ -218,11 +287,11 @@ def _choose(
     report: SearchReport,
     ranked: Sequence[Layer],
     harms: Mapping[str, LayerHarm],
-    trials: ProgramTrials,
+    trials: Trials,
+    start: float,
 ) -> None:
-    """Fill in the chosen layers, their qtable and their cosine."""
+    """Fill in the chosen layers, their qtable and their cosine (``start``: all-INT8's)."""
     settings = report.settings
-    start = report.all_int8_cos if report.tuned_cos is None else report.tuned_cos
     if start >= settings.expected_cos:
         report.chosen, report.reached = [], True
     else:
@@ -234,6 +303,26 @@ def _choose(
     report.programs_run = trials.programs_run
 
 
+def _best_on_both(
+    candidates: Mapping[str, CalibrationTable],
+    make_trials: Callable[..., ProgramTrials],
+    widened: Widened,
+) -> BothTrials:
+    """The candidate table whose all-INT8 program does best on both sets (first on ties)."""
+    best: BothTrials | None = None
+    seen: list[CalibrationTable] = []
+    for label, table in candidates.items():
+        if any(table is other for other in seen):
+            continue
+        seen.append(table)
+        both = BothTrials(make_trials(table), make_trials(table, held=True))
+        widened.tables[label] = both.run([], complete=True).cosine
+        if best is None or widened.tables[label] > widened.tables[widened.picked]:
+            best, widened.picked = both, label
+    assert best is not None
+    return best
+
+
 def _check_held_back(
     job: SearchInputs,
     source: ModelSource,
@@ -241,9 +330,9 @@ def _check_held_back(
     table: CalibrationTable,
     report: SearchReport,
     judge: OutputJudge,
+    refs: Sequence[Mapping[str, Array]],
 ) -> HeldBackCheck:
     """Both programs on samples the search never saw (silence floors from the search)."""
-    refs = reference_outputs(job.module, job.held_back)
     expected, fp_type = report.settings.expected_cos, report.fp_type
     given = ProgramTrials(source, base, job.table, fp_type, job.held_back, refs, expected, judge)
     tuned = ProgramTrials(source, base, table, fp_type, job.held_back, refs, expected, judge)
@@ -254,4 +343,14 @@ def _check_held_back(
                          chosen.plain, silent)  # fmt: skip
 
 
-__all__ = ["HeldBackCheck", "SearchInputs", "SearchReport", "run_search"]
+def _held_back_int8(
+    trials: ProgramTrials, refs: Sequence[Mapping[str, Array]], judge: OutputJudge
+) -> HeldBackCheck:
+    """All-INT8 on the held-back samples (the check before an early exit)."""
+    result = trials.run([], complete=True)
+    silent = sum(judge.silent(ref) for ref in refs)
+    return HeldBackCheck(len(refs), result.cosine, result.cosine, result.plain, result.plain,
+                         silent)  # fmt: skip
+
+
+__all__ = ["HeldBackCheck", "SearchInputs", "SearchReport", "Widened", "run_search"]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from sophonc_quant_mixed.layers import Layer
 from sophonc_quant_mixed.sensitivity import LayerHarm
-from sophonc_quant_mixed.trials import ProgramTrials
+from sophonc_quant_mixed.trials import Trials
 
 #: A drop is tried when the model puts its cost below this multiple of the margin.
 DROP_SLACK = 2.0
@@ -83,7 +83,7 @@ class LossModel:
 def find_float_layers(
     ranked: Sequence[Layer],
     harms: Mapping[str, LayerHarm],
-    trials: ProgramTrials,
+    trials: Trials,
     all_int8_cos: float,
     limit: int | None,
 ) -> SearchOutcome:
@@ -124,7 +124,7 @@ def _next_probe(wanted: int, low: int, high: int, top: int) -> int:
 def prune(
     chosen: Sequence[Layer],
     harms: Mapping[str, LayerHarm],
-    trials: ProgramTrials,
+    trials: Trials,
     model: LossModel,
 ) -> list[Layer]:
     """Drop every layer the target does not need, least harmful first."""

@@ -10,7 +10,10 @@ search samples (a text detector's probability map on a picture without text,
 values around 1e-7) — has no meaningful direction, so its cosine is noise,
 even for an F16 model. There the quantized output matches when it is silent
 too (the task result is the same: nothing found), and is judged by the plain
-cosine otherwise. TPU-MLIR's plain mean is still computed and reported.
+cosine otherwise. A sample on which every output is silent in both says
+nothing at all: it is left out of the mean over samples (:meth:`OutputJudge.
+quiet`), so that pictures without text cannot dilute the misses on pictures
+with text. TPU-MLIR's plain mean is still computed and reported.
 """
 
 from __future__ import annotations
@@ -74,6 +77,14 @@ class OutputJudge:
     def plain_cosine(self, got: Mapping[str, Array], want: Mapping[str, Array]) -> float:
         """TPU-MLIR's mean of plain cosines."""
         return sum(tensor_cosine(got[n], want[n]) for n in self.names) / len(self.names)
+
+    def quiet(self, got: Mapping[str, Array], want: Mapping[str, Array]) -> bool:
+        """Whether every output is silent in both runs (the sample says nothing)."""
+        return all(
+            name not in got
+            or (_norm(want[name]) < self.floors[name] and _norm(got[name]) < self.floors[name])
+            for name in self.names
+        )
 
     def silent(self, want: Mapping[str, Array]) -> bool:
         """Whether every output of this F32 sample is silent."""
