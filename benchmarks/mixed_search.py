@@ -89,7 +89,7 @@ TEST_PICTURES = {
     "cls": ("page.png", "phantom.png", "coffee.png"),
 }
 #: Our search line: ``chosen: N float layers (...) -> output cosine X on the search samples``.
-OUR_CHOSEN = re.compile(r"chosen: (\d+) float layers .*?-> output cosine ([0-9.]+)")
+OUR_CHOSEN = re.compile(r"chosen: (\d+) float layers? .*?-> output cosine ([0-9.]+)")
 OUR_EARLY = re.compile(r"output cosine ([0-9.]+).*wrote an empty qtable")
 OUR_HELD_BACK = re.compile(
     r"held-back check on (\d+) samples: all-INT8 ([0-9.]+)(?:, chosen ([0-9.]+))?"

@@ -38,7 +38,12 @@ from sophonc_quant_mixed.source import ModelSource
 from sophonc_quant_mixed.table_choice import pick_table
 from sophonc_quant_mixed.trials import BothTrials, ProgramTrials, TrialResult, Trials
 from sophonc_quant_mixed.tuning import MethodChoice, TuningContext, tune_thresholds
-from sophonc_quant_mixed.whole_tables import WholeTableChoice, method_tables, pick_whole_table
+from sophonc_quant_mixed.whole_tables import (
+    TUNED,
+    WholeTableChoice,
+    method_tables,
+    pick_whole_table,
+)
 
 Tick = Callable[[], None]
 Progress = Callable[[int, str], AbstractContextManager[Tick]]
@@ -176,7 +181,7 @@ def run_search(
     if early_exit(job.table, baseline.outputs_cos):
         report.early_exit = True
         return report
-    step(f"trying the whole table of {', '.join(METHODS)} on all-INT8 programs")
+    step(f"trying the whole table of {', '.join(METHODS)} (and tuned {', '.join(TUNED)})")
     with progress(len(job.search), "method tables") as tick:
         tables = method_tables(module, job.table, job.search, tick)
     whole = pick_whole_table(tables, job.table, baseline.outputs_cos, make_trials)

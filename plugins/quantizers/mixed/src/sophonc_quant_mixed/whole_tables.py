@@ -5,11 +5,12 @@ Which method suits a network is not known in advance: kl with the tune step
 large values matter, where mse or max keeps them (the PP-OCR direction
 classifier: all-INT8 output cosine 0.966 with kl on text pictures, 0.999 with
 mse). TPU-MLIR's ``search_qtable`` calibrates with its method list and then
-searches with the mse table, whatever it gives. Here each method's table is
-built from one F32 pass over the search samples (every estimate each method
-reads, for every tensor of the given table) and judged like a float choice:
-the all-INT8 chip program on the search samples. The best cosine wins; the
-given table wins ties, so a search never does worse than it was given.
+searches with the mse table after its tune step, whatever it gives. Here each
+method's table is built from one F32 pass over the search samples (every
+estimate each method reads, for every tensor of the given table), percentile9999
+and mse also after the tune step (:data:`TUNED`), and each is judged like a float
+choice: the all-INT8 chip program on the search samples. The best cosine wins;
+the given table wins ties, so a search never does worse than it was given.
 """
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ from sophonc.api import Arrays
 from sophonc.calibration.runner import calibrated_tensors
 from sophonc.calibration.table import CalibrationTable
 from sophonc.calibration.thresholds import table_entry
+from sophonc.calibration.tune import tune_thresholds
 from sophonc.ir.module import Module
 from sophonc_quant_mixed.alternatives import METHODS, collect_statistics, table_with_rows
 from sophonc_quant_mixed.trials import ProgramTrials
 
 Tick = Callable[[], None]
+#: Methods whose table is also tried after the tune step (kl's is the usual given
+#: table; max leaves the step nothing to widen).
+TUNED = ("percentile9999", "mse")
+#: Samples the tune step reads, as ``sophon calibrate``'s default.
+TUNE_SAMPLES = 5
 
 
 @dataclass
@@ -54,6 +61,10 @@ def method_tables(
     for method in METHODS:
         rows = {name: table_entry(method, name, stats[name]) for name in names}
         tables[method] = table_with_rows(given, module, rows)
+    for method in TUNED:
+        tuned = tune_thresholds(module, tables[method], stats, inputs[:TUNE_SAMPLES])
+        rows = {name: tuned[name] for name in names}
+        tables[f"{method}+tune"] = table_with_rows(given, module, rows)
     return tables
 
 
