@@ -168,7 +168,7 @@ def test_inputs(case: Case, folder: Path, mlir: Path, tests: Sequence[Path]) -> 
 
 def ours(
     case: Case, folder: Path, model: Path, pics: Path, tests: Sequence[Path],
-    expected_cos: float, log: Path,
+    expected_cos: float, verify_num: int, log: Path,
 ) -> Outcome:  # fmt: skip
     """Our transform, calibration, search, and both deploys on the test pictures."""
     name = case.name
@@ -179,7 +179,8 @@ def ours(
                  str(CALIBRATION_PICTURES), "-o", table]  # fmt: skip
     search = ["qtable", mlir.name, "--dataset", str(pics), "--input_num",
               str(CALIBRATION_PICTURES), "--calibration_table", table, "--chip", CHIP,
-              "--expected_cos", str(expected_cos), "-o", qtable]  # fmt: skip
+              "--expected_cos", str(expected_cos), "--verify_num", str(verify_num),
+              "-o", qtable]  # fmt: skip
     checked(sophon(transform, folder, log), f"sophon transform ({name})")
     cal = checked(sophon(calibrate, folder, log), f"sophon calibrate ({name})")
     run = checked(sophon(search, folder, log), f"sophon qtable ({name})")
@@ -330,6 +331,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_arguments(parser)
     parser.add_argument("--expected_cos", type=float, default=0.99, help="the searches' target")
+    parser.add_argument(
+        "--verify_num", type=int, default=CALIBRATION_PICTURES,
+        help="pictures our search holds back (0: only the 10 TPU-MLIR sees)",
+    )  # fmt: skip
     args = parser.parse_args()
     names = model_names(parser, args.models)
     official = official_toolchain(args.no_official)
@@ -349,13 +354,15 @@ def main() -> int:
             model = model_file(case, folder)
             tests = [every / p for p in TEST_PICTURES.get(name, case.pictures)]
             pics = search_folder(every, folder, tests)
-            chosen = selected_pictures(pics, 2 * CALIBRATION_PICTURES)
+            chosen = selected_pictures(pics, CALIBRATION_PICTURES + args.verify_num)
+            held = ", ".join(chosen[CALIBRATION_PICTURES:]) or "none"
             print(
                 f"\n{name}: search samples {', '.join(chosen[:CALIBRATION_PICTURES])}; ours "
-                f"holds back {', '.join(chosen[CALIBRATION_PICTURES:])}"
+                f"holds back {held}"
             )
             try:
-                mine = ours(case, folder, model, pics, tests, args.expected_cos, log)
+                mine = ours(case, folder, model, pics, tests, args.expected_cos,
+                            args.verify_num, log)  # fmt: skip
             except ToolError as exc:
                 failed = True
                 print(f"\n{name}: sophonc failed, no table: {exc}")
