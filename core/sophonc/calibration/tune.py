@@ -13,6 +13,10 @@ the tune samples. The candidate with the smallest distance wins (the earliest on
 a tie, so ``k = 0`` stays unless another is strictly better), and the table
 keeps the larger of its current and the new threshold.
 
+An op our fusions grew (a Conv that absorbed the MulConst and AddConst TPU-MLIR
+keeps after it) is judged on its own output, the earliest shadow its result
+carries (:func:`op_output`), as TPU-MLIR's graph runs it.
+
 Distances are accumulated sample by sample, so only one sample's tensors are in
 memory at a time.
 """
@@ -31,6 +35,8 @@ from sophonc.calibration.table_entry import TableEntry
 from sophonc.interp import Interpreter
 from sophonc.ir.module import Module
 from sophonc.ir.node import Node
+from sophonc.ir.shadows import shadow_values, shadows
+from sophonc.ir.value import Value
 from sophonc.ops.registry import get_schema
 
 log = logging.getLogger(__name__)
@@ -63,6 +69,18 @@ def fake_quant_weight(node: Node, index: int, w: npt.NDArray[np.generic]) -> F32
     q = np.clip(np.rint(data * (np.float32(127.0) / th)), -128, 127)
     result: F32 = (q * (th / np.float32(127.0))).astype(np.float32)
     return result
+
+
+def op_output(value: Value, data: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+    """``data`` as TPU-MLIR's op produces it: the earliest shadow ``value`` carries.
+
+    Our fusions fold the per-channel affine ops after an op into it (a Conv
+    absorbs the MulConst and AddConst TPU-MLIR keeps); the distance of a
+    candidate must be measured on the op's own output, before them, or the
+    folded per-channel scales reweigh the channels and another candidate wins.
+    """
+    found = shadows(value)
+    return shadow_values(found[-1], data) if found else data
 
 
 class _Reference:
@@ -175,14 +193,17 @@ def tune_thresholds(
         for target in targets:
             node = target.node
             kernel = get_schema(node.op_type).kernel
-            ref = _Reference([dump[o.name] for o in node.outputs])
+            ref = _Reference([op_output(o, dump[o.name]) for o in node.outputs])
             args = _op_inputs(target, dump, weights)
             slots = _tuned_inputs(node, table, stats)
             originals = {i: np.asarray(dump[node.input(i).name], np.float32) for i in slots}
             for k, th in enumerate(target.candidates):
                 for i, x in originals.items():
                     args[i] = fake_quant(x, float(th))
-                target.sums[k] += ref.distance(list(kernel(node, args)))
+                results = kernel(node, args)
+                target.sums[k] += ref.distance(
+                    [op_output(o, r) for o, r in zip(node.outputs, results, strict=True)]
+                )
         del dump
     tuned = CalibrationTable({k: table[k] for k in table})
     for target in targets:
