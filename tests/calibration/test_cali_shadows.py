@@ -75,3 +75,44 @@ def test_removed_tensors_get_their_own_rows(tmp_path: Path) -> None:
         abs(table["c_Conv"].threshold - ref_max["bn_BatchNormalization"])
         <= 1e-5 * ref_max["bn_BatchNormalization"]
     )
+
+
+def conv_then_channel_bias(path: Path) -> Path:
+    """A bias-free Conv, then an Add of one constant per channel (Paddle's export of a
+    Conv bias, as in the PP-OCR direction classifier)."""
+    rng = np.random.default_rng(SEED + 2)
+    inits = {"w": rng.normal(0, 0.4, (4, 3, 1, 1)), "b": rng.normal(0, 2.0, (1, 4, 1, 1))}
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"]),
+        helper.make_node("Add", ["c", "b"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in inits.items()],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_channel_bias_add_is_the_conv_tensor_under_tpu_mlir_names(tmp_path: Path) -> None:
+    """TPU-MLIR takes that Add as the Conv's bias and keeps the Conv's name for the sum
+    (its table for the classifier has ``conv2d_56.tmp_0_Conv`` with the Add's range and
+    no ``conv2d_56.tmp_1_Add``): the Conv's name is an alias of the fused result."""
+    path = conv_then_channel_bias(tmp_path / "m.onnx")
+    module = canonicalize(OnnxFrontend().load(path, FrontendOptions()))
+    (conv,) = module.graph.nodes
+    y = conv.outputs[0]
+    assert y.name == "y_Add" and alias_names(y) == ["c_Conv"]
+    rng = np.random.default_rng(SEED + 3)
+    samples = [{"x": rng.normal(size=(1, 3, 6, 6)).astype(np.float32)} for _ in range(3)]
+    settings = CalibrationSettings("max", tune_num=0)
+    table, _ = run_calibration(module, samples, len(samples), settings)
+    want = max(
+        float(np.abs(run_reference(path, FrontendOptions(), s, all_tensors=True)["y_Add"]).max())
+        for s in samples
+    )
+    assert abs(table["c_Conv"].threshold - want) <= 1e-5 * want
+    assert table["c_Conv"] == table["y_Add"]

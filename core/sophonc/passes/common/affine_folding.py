@@ -106,6 +106,11 @@ class AffineIntoConvPass(InPlacePass):
             graph, node, "Conv", [conv.inputs[0], new_w, new_b], dict(conv.attrs),
             [node.output], [conv, node],
         )  # fmt: skip
-        # The conv's own result (TPU-MLIR keeps it) is (y - shift) / scale.
-        carry(conv_out, node.output, 1.0 / scale, -shift / scale, axis=1)
+        if op == "Add" and b_in is None and np.asarray(const.const).size > 1:
+            # A per-channel Add after a bias-free Conv is that Conv's bias to TPU-MLIR:
+            # its tensor under the Conv's name holds the sum.
+            carry(conv_out, node.output)
+        else:
+            # The conv's own result (TPU-MLIR keeps it) is (y - shift) / scale.
+            carry(conv_out, node.output, 1.0 / scale, -shift / scale, axis=1)
         return True
