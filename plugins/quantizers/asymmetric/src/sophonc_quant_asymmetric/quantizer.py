@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -10,28 +9,15 @@ from sophonc.api import Quantizer, TargetSpec
 from sophonc.calibration.table import CalibrationTable
 from sophonc.calibration.table_entry import TableEntry
 from sophonc.ir.module import Module
-from sophonc.ir.shadows import alias_names
 from sophonc.ir.types import QuantType
 from sophonc.ir.value import Value
 from sophonc.quant import asymmetric_params
-from sophonc.quantize.mixed_range import isolate_mixed_ranges
-from sophonc.quantize.precision import FLOAT_DTYPES, assign_precisions
+from sophonc.quantize.activations import annotate_activations
 from sophonc_quant_asymmetric.ranges import Interval, tensor_interval
-
-log = logging.getLogger(__name__)
 
 #: Storage range of each code type.
 INT8_RANGE = (-128, 127)
 UINT8_RANGE = (0, 255)
-
-
-def table_row(table: CalibrationTable, value: Value) -> TableEntry | None:
-    """The row of ``value`` under its own name or one of its alias names (a table
-    written by TPU-MLIR names some fused tensors differently; sophonc.ir.shadows)."""
-    for name in (value.name, *alias_names(value)):
-        if name in table:
-            return table[name]
-    return None
 
 
 def asymmetric_type(interval: Interval, unsigned_allowed: bool) -> QuantType:
@@ -71,27 +57,13 @@ class AsymmetricQuantizer(Quantizer):
         overrides: Mapping[str, str],
     ) -> Module:
         """Annotate ``module`` in place and return it."""
-        assign_precisions(module, target, overrides)
-        graph = module.graph
-        values: list[Value] = [*graph.inputs, *(o for n in graph.nodes for o in n.outputs)]
-        spans: dict[str, float] = {}
-        missing = 0
-        for v in values:
-            if v.dtype not in FLOAT_DTYPES:
-                continue
-            entry = table_row(table, v)
-            if entry is None:
-                missing += 1
-                continue
+
+        def type_tensor(v: Value, entry: TableEntry) -> float:
             interval = tensor_interval(v.producer, entry)
             v.quant = asymmetric_type(interval, target.unsigned_activations)
             v.meta["calibrated_min"] = interval.lo
             v.meta["calibrated_max"] = interval.hi
-            spans[v.name] = interval.span
-        if missing:
-            log.info("%d float tensors have no calibration row and stay float", missing)
-        # A Concat's inputs are compared by span: the step of each one's codes.
-        isolate_mixed_ranges(module, spans, target.mixed_fp_types[0], frozenset(overrides))
-        module.metadata["state"] = "TOP_QUANTIZED"
-        module.metadata["quantizer"] = self.name
-        return module
+            # A Concat's inputs are compared by span: the step of each one's codes.
+            return interval.span
+
+        return annotate_activations(module, table, target, overrides, type_tensor, self.name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -10,26 +9,11 @@ from sophonc.api import Quantizer, TargetSpec
 from sophonc.calibration.table import CalibrationTable
 from sophonc.calibration.table_entry import TableEntry
 from sophonc.ir.module import Module
-from sophonc.ir.shadows import alias_names
 from sophonc.ir.types import QuantType
 from sophonc.ir.value import Value
 from sophonc.quant import symmetric_scale
-from sophonc.quantize.mixed_range import isolate_mixed_ranges
-from sophonc.quantize.precision import FLOAT_DTYPES, assign_precisions
+from sophonc.quantize.activations import annotate_activations
 from sophonc_quant_symmetric.ranges import tensor_range
-
-log = logging.getLogger(__name__)
-
-
-def lookup(table: CalibrationTable, value: Value) -> TableEntry | None:
-    """The row of ``value``, or of a name it is known by elsewhere (a table made
-    by TPU-MLIR names some fused tensors differently; see sophonc.ir.shadows)."""
-    entry = table.get(value.name)
-    for alias in alias_names(value) if entry is None else ():
-        entry = table.get(alias)
-        if entry is not None:
-            break
-    return entry
 
 
 def quant_type(threshold: float, signed: bool, unsigned_allowed: bool) -> QuantType:
@@ -59,25 +43,11 @@ class SymmetricQuantizer(Quantizer):
         overrides: Mapping[str, str],
     ) -> Module:
         """Annotate ``module`` in place and return it."""
-        assign_precisions(module, target, overrides)
-        graph = module.graph
-        values: list[Value] = [*graph.inputs, *(o for n in graph.nodes for o in n.outputs)]
-        thresholds: dict[str, float] = {}
-        missing = 0
-        for v in values:
-            if v.dtype not in FLOAT_DTYPES:
-                continue
-            entry = lookup(table, v)
-            if entry is None:
-                missing += 1
-                continue
+
+        def type_tensor(v: Value, entry: TableEntry) -> float:
             r = tensor_range(v.producer, entry)
             v.quant = quant_type(r.threshold, r.signed, target.unsigned_activations)
             v.meta["threshold"] = float(r.threshold)
-            thresholds[v.name] = float(r.threshold)
-        if missing:
-            log.info("%d float tensors have no calibration row and stay float", missing)
-        isolate_mixed_ranges(module, thresholds, target.mixed_fp_types[0], frozenset(overrides))
-        module.metadata["state"] = "TOP_QUANTIZED"
-        module.metadata["quantizer"] = self.name
-        return module
+            return float(r.threshold)
+
+        return annotate_activations(module, table, target, overrides, type_tensor, self.name)
