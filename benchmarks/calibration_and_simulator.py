@@ -46,7 +46,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 from cv2.typing import MatLike
 from deploy_accuracy import (
     CALIBRATION_PICTURES,
@@ -66,6 +65,7 @@ from deploy_accuracy import (
     sophon,
     stop_on_sigterm,
 )
+from interpreter_vs_onnxruntime import median_ms, session
 
 from sophonc.interp import Interpreter
 from sophonc.ir.text import load_module
@@ -190,26 +190,6 @@ def run_stages(
 
 
 # --------------------------------------------------------------------------- (b) speed
-
-
-def median_ms(fn: Callable[[], object], warmup: int, runs: int) -> float:
-    """Median wall time of ``fn`` in milliseconds after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000.0)
-    return statistics.median(times)
-
-
-def session(path: Path, threads: int) -> ort.InferenceSession:
-    """An onnxruntime CPU session; ``threads`` intra-op threads (0 = its default)."""
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 def speed_rows(case: Case, folder: Path, model: Path, warmup: int, runs: int) -> list[list[str]]:

@@ -12,7 +12,6 @@ the cosine of the outputs. Run: ``make bench`` or
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+from deploy_accuracy import yolo_style
 
 from sophonc.api import FrontendOptions
 from sophonc.compare import cosine_similarity
@@ -30,19 +30,7 @@ from sophonc.passes import canonicalize
 from sophonc.plugins.registry import frontend_for_path
 from sophonc.testing.models import rapidocr_model
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED = 2024
-
-
-def yolo_style(folder: Path) -> Path:
-    """Build the e2e tests' YOLO-style model (same file, loaded by path)."""
-    spec = importlib.util.spec_from_file_location("yolo_model", ROOT / "tests/e2e/yolo_model.py")
-    if spec is None or spec.loader is None:
-        raise RuntimeError("tests/e2e/yolo_model.py is missing")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    path: Path = mod.build_yolo_style(folder / "yolo_style.onnx", 640, 0)
-    return path
 
 
 def median_ms(fn: Callable[[], object], warmup: int, runs: int) -> float:
@@ -58,8 +46,9 @@ def median_ms(fn: Callable[[], object], warmup: int, runs: int) -> float:
 
 
 def session(path: Path, threads: int) -> ort.InferenceSession:
+    """An onnxruntime CPU session; ``threads`` intra-op threads (0 = its default)."""
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads  # 0 = onnxruntime's default
+    opts.intra_op_num_threads = threads
     opts.log_severity_level = 3
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
