@@ -51,8 +51,8 @@ def reference_outputs(module: Module, inputs: Sequence[Arrays]) -> list[dict[str
 class Baseline:
     """The all-INT8 program against F32 on the search samples.
 
-    ``outputs_cos`` is the judged mean (silent outputs matched), ``plain_cos``
-    TPU-MLIR's plain mean of cosines.
+    ``outputs_cos`` is the judged mean (quiet samples left out, see
+    :mod:`sophonc_quant_mixed.similarity`), ``plain_cos`` TPU-MLIR's plain mean.
     """
 
     outputs_cos: float
