@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,3 +84,69 @@ def test_a_fused_op_is_tuned_on_its_own_output(tmp_path: Path) -> None:
     assert tuned["fused"][0] == tuned["unfused"][0]  # the same kl threshold to start from
     assert tuned["unfused"][1] > tuned["unfused"][0]  # the tune step moved it
     assert tuned["fused"][1] == tuned["unfused"][1]
+
+
+def test_the_tune_step_runs_the_op_with_float_weights(tmp_path: Path) -> None:
+    """The tuned threshold of ``a``, recomputed here with onnxruntime: each candidate
+    fake-quantizes ``a`` and runs the depthwise Conv with its float weights (TPU-MLIR
+    1.30.2's tune; with int8 weights the PP-OCR classifier's ``relu_4`` came out 9.82
+    where TPU-MLIR writes 9.10)."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from sophonc.api import FrontendOptions
+    from sophonc.calibration.runner import CalibrationSettings, run_calibration
+    from sophonc_frontend_onnx.frontend import OnnxFrontend
+
+    path = conv_then_affine(tmp_path / "m.onnx")
+    model = onnx.load(str(path))
+    for init in model.graph.initializer:
+        if init.name == "wd":  # one tap per channel 40× the others: int8 weights lose the rest
+            wd = numpy_helper.to_array(init).copy()
+            wd[:, :, 1, 1] *= 40.0
+            init.CopyFrom(numpy_helper.from_array(wd, "wd"))
+    onnx.save(model, str(path))
+    module = OnnxFrontend().load(path, FrontendOptions())
+    rng = np.random.default_rng(23)
+    samples = []
+    for _ in range(4):
+        x = rng.normal(size=(1, 3, 32, 32))
+        x[rng.random(x.shape) < 0.003] *= 30.0
+        samples.append({"x": x.astype(np.float32)})
+    table, before = run_calibration(module, samples, 4, CalibrationSettings("kl", 2048, tune_num=4))
+    assert before is not None
+    (name,) = [n for n in table if n.startswith("a_")]
+
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    def one_conv(x: str, shape: list[int], w: str, y: str, **attrs: Any) -> Any:
+        graph = helper.make_graph(
+            [helper.make_node("Conv", [x, w], [y], pads=[1, 1, 1, 1], **attrs)], y,
+            [helper.make_tensor_value_info(x, TensorProto.FLOAT, shape)],
+            [helper.make_tensor_value_info(y, TensorProto.FLOAT, None)],
+            [numpy_helper.from_array(inits[w], w)],
+        )  # fmt: skip
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 8
+        return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+    conv_a = one_conv("x", [1, 3, 32, 32], "wa", "a")
+    depthwise = one_conv("a", [1, 4, 32, 32], "wd", "d", group=4)
+    acts = [conv_a.run(None, s)[0] for s in samples]
+    th_kl = float(before[name].threshold)
+    abs_max = max(float(np.abs(a).max()) for a in acts)
+    candidates = th_kl + np.arange(22) * (abs_max - th_kl) / 21
+    distances = np.zeros(22)
+    for a in acts:
+        ref = depthwise.run(None, {"a": a})[0].ravel()
+        for k, th in enumerate(candidates):
+            out = depthwise.run(None, {"a": fake_quant(a, float(th))})[0].ravel()
+            distances[k] += np.linalg.norm(ref - out) / np.abs(ref).sum()
+    best = 0
+    for k in range(1, 22):
+        if distances[k] < distances[best]:
+            best = k
+    assert best > 0  # the case is one where tuning matters
+    np.testing.assert_allclose(
+        float(table[name].threshold), max(th_kl, float(candidates[best])), rtol=1e-6
+    )

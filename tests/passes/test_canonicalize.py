@@ -254,3 +254,80 @@ def test_bn_fold_matches_the_unfolded_graph_on_conv_transpose() -> None:
     assert [n.op_type for n in module.graph.nodes] == ["ConvTranspose"]
     after = Interpreter(module).run({"x": data})["y_BatchNormalization"]
     np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-5)
+
+
+def test_bn_fold_is_float32_step_by_step_as_tpu_mlir_folds(tmp_path: Path) -> None:
+    """The folded weights equal, bit for bit, ``W·s`` and ``b·s + (beta - mean·s)`` with
+    ``s = gamma / sqrt(var + eps)``, each step in float32 (TPU-MLIR's folded weights)."""
+    rng = np.random.default_rng(SEED + 7)
+    nodes, inits = conv_bn(rng, [])
+    x = rng.normal(size=(1, 3, 8, 8)).astype(np.float32)
+    module = import_and_compare(onnx_model(nodes, [1, 3, 8, 8], inits, ["bn"]), tmp_path, x)
+    (conv,) = module.graph.nodes
+    s = inits["gamma"] / np.sqrt(inits["var"] + np.float32(1e-3))
+    assert s.dtype == np.float32
+    want_w = inits["w"] * s.reshape(-1, 1, 1, 1)
+    want_b = inits["b"] * s + (inits["beta"] - inits["mean"] * s)
+    assert np.array_equal(np.asarray(conv.input(1).const), want_w)
+    assert np.array_equal(np.asarray(conv.input(2).const), want_b)
+
+
+def pointwise_pair(
+    rng: np.random.Generator, first_kernel: int = 1, relu_between: bool = False
+) -> tuple[list[Any], dict[str, np.ndarray]]:
+    """x → Conv(w1, b1) [→ Relu] → Conv(w2, b2) → Relu → y."""
+    inits = {
+        "w1": rng.normal(0, 0.4, (5, 3, first_kernel, first_kernel)).astype(np.float32),
+        "b1": rng.normal(0, 0.2, 5).astype(np.float32),
+        "w2": rng.normal(0, 0.4, (7, 5, 1, 1)).astype(np.float32),
+        "b2": rng.normal(0, 0.2, 7).astype(np.float32),
+    }
+    pad = (first_kernel - 1) // 2
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[pad] * 4)]
+    mid = "c1"
+    if relu_between:
+        nodes.append(helper.make_node("Relu", ["c1"], ["r1"]))
+        mid = "r1"
+    nodes += [
+        helper.make_node("Conv", [mid, "w2", "b2"], ["c2"], strides=[2, 2]),
+        helper.make_node("Relu", ["c2"], ["y"]),
+    ]
+    return nodes, inits
+
+
+def test_two_pointwise_convs_merge_into_one_with_in_order_float32_sums(tmp_path: Path) -> None:
+    rng = np.random.default_rng(SEED + 8)
+    nodes, inits = pointwise_pair(rng)
+    x = rng.normal(size=(1, 3, 6, 6)).astype(np.float32)
+    module = import_and_compare(onnx_model(nodes, [1, 3, 6, 6], inits, ["y"]), tmp_path, x)
+    (conv,) = module.graph.nodes
+    assert conv.input(0).name == "x" and conv.output.name == "y_Relu"
+    assert conv.attrs["do_relu"] is True and tuple(conv.attrs["strides"]) == (2, 2)
+    # W = W2·W1 and b = W2·b1 + b2, summed over the 5 middle channels in order in
+    # float32, b2 last: TPU-MLIR's merged weights bit for bit
+    w1, w2 = inits["w1"].reshape(5, 3), inits["w2"].reshape(7, 5)
+    want_w = np.zeros((7, 3), np.float32)
+    want_b = np.zeros(7, np.float32)
+    for k in range(5):
+        for o in range(7):
+            want_b[o] = np.float32(want_b[o] + w2[o, k] * inits["b1"][k])
+            for i in range(3):
+                want_w[o, i] = np.float32(want_w[o, i] + w2[o, k] * w1[k, i])
+    want_b = want_b + inits["b2"]
+    assert np.array_equal(np.asarray(conv.input(1).const), want_w.reshape(7, 3, 1, 1))
+    assert np.array_equal(np.asarray(conv.input(2).const), want_b)
+
+
+@pytest.mark.parametrize(
+    ("first_kernel", "relu_between", "second_reader"),
+    [(3, False, False), (1, True, False), (1, False, True)],
+)
+def test_convs_stay_apart_when_merging_would_change_the_result(
+    tmp_path: Path, first_kernel: int, relu_between: bool, second_reader: bool
+) -> None:
+    rng = np.random.default_rng(SEED + 9)
+    nodes, inits = pointwise_pair(rng, first_kernel, relu_between)
+    outputs = ["y", "c1"] if second_reader else ["y"]
+    x = rng.normal(size=(1, 3, 6, 6)).astype(np.float32)
+    module = import_and_compare(onnx_model(nodes, [1, 3, 6, 6], inits, outputs), tmp_path, x)
+    assert [n.op_type for n in module.graph.nodes] == ["Conv", "Conv"]

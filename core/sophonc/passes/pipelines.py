@@ -13,6 +13,7 @@ from sophonc.passes.common.hard_activation_fusion import HardActivationFusionPas
 from sophonc.passes.common.identity_elimination import IdentityEliminationPass
 from sophonc.passes.common.layer_norm_fusion import LayerNormFusionPass
 from sophonc.passes.common.matmul_bias_fusion import MatMulBiasFusionPass
+from sophonc.passes.common.pointwise_conv_merge import PointwiseConvMergePass
 from sophonc.passes.common.shape_inference import ShapeInferencePass
 from sophonc.passes.common.topological_sort import TopologicalSortPass
 from sophonc.passes.infra import PassBase, PassManager
@@ -32,6 +33,7 @@ def canonicalize_passes() -> list[PassBase]:
         DivisionByConstantPass(),
         AffineIntoConvPass(),
         MatMulBiasFusionPass(),
+        PointwiseConvMergePass(),
         ActivationFusionPass(),
         HardActivationFusionPass(),
         DeadCodeEliminationPass(),

@@ -4,7 +4,8 @@ A quantizer scheme differs only in the type it gives one tensor from its
 calibration row (zero point or not, which range); the rest is shared and lives
 here: node precisions from the target and the qtable, the row lookup (own name,
 then the alias names TPU-MLIR's graph uses), float for tensors without a row,
-and the Concats of very different ranges kept in the chip's float type.
+a max-pool's range given back to its input (sophonc.quantize.backward), and
+the Concats of very different ranges kept in the chip's float type.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sophonc.calibration.table_entry import TableEntry
 from sophonc.ir.module import Module
 from sophonc.ir.shadows import alias_names
 from sophonc.ir.value import Value
+from sophonc.quantize.backward import give_ranges_back
 from sophonc.quantize.mixed_range import isolate_mixed_ranges
 from sophonc.quantize.precision import FLOAT_DTYPES, assign_precisions
 
@@ -52,6 +54,7 @@ def annotate_activations(
     graph = module.graph
     values: list[Value] = [*graph.inputs, *(o for n in graph.nodes for o in n.outputs)]
     ranges: dict[str, float] = {}
+    entries: dict[str, TableEntry] = {}
     missing = 0
     for v in values:
         if v.dtype not in FLOAT_DTYPES:
@@ -60,9 +63,11 @@ def annotate_activations(
         if entry is None:
             missing += 1
             continue
+        entries[v.name] = entry
         ranges[v.name] = type_tensor(v, entry)
     if missing:
         log.info("%d float tensors have no calibration row and stay float", missing)
+    give_ranges_back(graph, entries, type_tensor, ranges)
     isolate_mixed_ranges(module, ranges, target.mixed_fp_types[0], frozenset(overrides))
     module.metadata["state"] = "TOP_QUANTIZED"
     module.metadata["quantizer"] = scheme

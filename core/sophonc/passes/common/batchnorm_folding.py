@@ -13,15 +13,19 @@ from sophonc.passes.rewrite import produce_with, sole_reader
 
 
 def _const(v: Value | None) -> np.ndarray | None:
-    return None if v is None or v.const is None else np.asarray(v.const, dtype=np.float64)
+    return None if v is None or v.const is None else np.asarray(v.const, dtype=np.float32)
 
 
 class BatchNormFoldPass(InPlacePass):
     """``BatchNormalization(Conv(x, W, b))`` → ``Conv(x, W', b')``.
 
     With ``s = scale / sqrt(var + eps)`` per output channel: ``W'[c] = W[c] * s[c]``
-    and ``b'[c] = (b[c] - mean[c]) * s[c] + bias[c]`` (``b = 0`` when the conv has
-    none), computed in float64 and stored as f32. Applies when the conv's weight
+    and ``b'[c] = b[c] * s[c] + (bias[c] - mean[c] * s[c])`` (no ``b`` term when the
+    conv has none), every step in float32 as TPU-MLIR's importer computes it: its
+    folded weights are then ours bit for bit, and so are the int8 weight scales
+    and the requant multipliers derived from them (folding in float64 moved
+    about one weight in twenty by an ulp, enough to change a multiplier's last
+    bits and a rounding tie in the PP-OCR classifier). Applies when the conv's weight
     and the BN parameters are constants, the conv output feeds only the BN, and
     the conv carries no fused activation. The folded Conv produces the BN's
     output tensor, so the surviving name is the one a framework dump has for the
@@ -78,13 +82,14 @@ class BatchNormFoldPass(InPlacePass):
         if any(p.size != channels for p in (scale, beta, mean, var)):
             return None
         b_in = conv.opt_input(2)
-        b = _const(b_in) if b_in is not None else np.zeros(channels)
-        if b is None:
+        b = _const(b_in) if b_in is not None else None
+        if b_in is not None and b is None:
             return None
-        s = scale / np.sqrt(var + bn.float("epsilon", 1e-5))
+        s = scale / np.sqrt(var + np.float32(bn.float("epsilon", 1e-5)))
         view = [1] * w.ndim
         view[channel_axis] = channels
         w_new = (w * s.reshape(view)).astype(np.float32)
-        b_new = ((b.reshape(-1) - mean) * s + beta).astype(np.float32)
+        shift = beta - mean * s
+        b_new = (shift if b is None else b.reshape(-1) * s + shift).astype(np.float32)
         base = bn.outputs[0].name
         return Value.weight(f"{base}_filter", w_new), Value.weight(f"{base}_bias", b_new)

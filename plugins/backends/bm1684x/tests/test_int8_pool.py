@@ -224,3 +224,30 @@ def test_int8_pools_match_f32_and_simulator(seed: int, flow: Any) -> None:
     assert simulated.keys() == interpreted.keys()
     for name, want in interpreted.items():
         assert np.array_equal(simulated[name], want), name
+
+
+def test_pool_requant_multipliers_have_8_bits() -> None:
+    # The classifier's 3×96 pool: 0.066934588/(0.015367235·288) = 0.0151243, which
+    # TPU-MLIR's tpu.Pool2D holds as 31 >> 11 (124 >> 13 with trailing zeros dropped);
+    # a 32-bit multiplier would carry 0.0151243 to 8 digits.
+    module = one_op("GlobalAveragePool", (1, 1, 3, 96), {})
+    program = lowered(module, 0.066934588188976379, 0.015367235433070867)
+    node = the_node(program, "ReduceSum")
+    assert (node.int("multiplier"), node.int("shift")) == (31, 11)
+    # all codes 3: sum 864 -> floor(864·31/2^11 + 1/2) = floor(13.08 + .5) = 13
+    x = np.full((1, 1, 3, 96), 3 * 0.066934588188976379, np.float32)
+    assert stored(program, x, node.output.name).tolist() == [[[[13]]]]
+
+
+def test_pool_rounds_half_up_on_negative_ties() -> None:
+    # ratio 6/192 = 1/32: (1, 5). A sum of -880 is -27.5, which the chip rounds to -27
+    # (half up), not -28 (half away from zero), whatever the op's round_mode attribute
+    # says in TPU-MLIR's dump.
+    module = one_op("GlobalAveragePool", (1, 1, 2, 96), {})
+    program = lowered(module, 0.6, 0.1)
+    node = the_node(program, "ReduceSum")
+    assert (node.int("multiplier"), node.int("shift")) == (1, 5)
+    codes = np.zeros(192)
+    codes[:176] = -5
+    x = (codes * 0.6).astype(np.float32).reshape(1, 1, 2, 96)
+    assert stored(program, x, node.output.name).tolist() == [[[[-27]]]]

@@ -11,10 +11,10 @@ import pytest
 from sophonc.calibration.table import CalibrationTable
 from sophonc.calibration.table_entry import TableEntry
 from sophonc.compare import cosine_similarity
-from sophonc.ir import Graph, Module, Node, TensorType, Value
+from sophonc.ir import Graph, Module, Node, QuantType, TensorType, Value
 from sophonc.passes import canonicalize
 from sophonc_backend_bm1684x.codegen.container import build_bmodel
-from sophonc_backend_bm1684x.lowering.lower import F32_ONLY_ACTIVATIONS
+from sophonc_backend_bm1684x.lowering.lower import F32_ONLY_ACTIVATIONS, lower_module
 from sophonc_backend_bm1684x.program.executor import run_program
 from sophonc_backend_bm1684x.simulator import simulate
 
@@ -202,14 +202,15 @@ def test_int8_types_and_conv_parameters_from_a_table_written_by_hand(
     program = flow.lower(module, "INT8", table)
     values = program.graph.values()
     # symmetric scales: th/127 when the table's min is negative, th/255 (u8) otherwise;
-    # a ReLU output is never negative; MaxPool moves codes and keeps its input's type
+    # a ReLU output is never negative; MaxPool moves codes, and its single-use input takes
+    # the pool's own range (TPU-MLIR's backward rule, sophonc.quantize.backward)
     want = {
         "x_i8": ("i8", 2.5 / 127),
         "r1_Relu": ("u8", 3.0 / 255),
         "r2_Clip": ("u8", 6.0 / 255),
         "a_Add_u8": ("u8", 7.0 / 255),
-        "m_Mul": ("i8", 7.0 / 127),
-        "p_MaxPool_i8": ("i8", 7.0 / 127),
+        "m_Mul": ("i8", 5.0 / 127),
+        "p_MaxPool_i8": ("i8", 5.0 / 127),
     }
     for name, (storage, scale) in want.items():
         q = values[name].quant
@@ -278,3 +279,29 @@ def assert_bit_exact(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) ->
     assert sorted(got) == sorted(want)
     for name in want:
         assert got[name].tobytes() == want[name].tobytes(), name
+
+
+def test_mul_requant_has_an_8_bit_multiplier() -> None:
+    """The PP-OCR classifier's first squeeze-excite gate, with TPU-MLIR's scales:
+    ``s_a·s_b/s_out = 0.0043587`` becomes ``71 >> 14`` (0.0043335) on the chip, as in
+    TPU-MLIR's tpu.Mul; a 32-bit multiplier would have kept 0.0043587."""
+    u8 = {"qmin": 0, "qmax": 255}
+    scales = {"a": 0.021431437254901962, "b": 0.0013911717647058822, "y": 0.0068402921568627446}
+    a = Value("a", TensorType("f32", (1, 4)))
+    b = Value("b", TensorType("f32", (1, 4)))
+    mul = Node("Mul", [a, b], ["y"], {}, output_types=[TensorType("f32", (1, 4))])
+    module = Module("m", Graph("g", [a, b], [mul.output], [mul]))
+    for v in (a, b, mul.output):
+        v.quant = QuantType("u8", (scales[v.name],), (0,), **u8)
+    mul.output.meta["precision"] = "INT8"
+    program = lower_module(module, "INT8")
+    (node,) = [n for n in program.graph.nodes if n.op_type == "Mul"]
+    assert (node.int("multiplier"), node.int("shift")) == (71, 14)
+    codes_a, codes_b = np.array([200, 17, 255, 3]), np.array([255, 100, 90, 1])
+    feeds = {
+        "a": (codes_a * scales["a"]).astype(np.float32).reshape(1, 4),
+        "b": (codes_b * scales["b"]).astype(np.float32).reshape(1, 4),
+    }
+    got = run_program(program, feeds, dump_all=True, raw=True)[node.output.name]
+    # (a·b·71 + 2^13) >> 14: 200·255 -> 221, 17·100 -> 7, 255·90 -> 99, 3·1 -> 0
+    assert got.ravel().tolist() == [221, 7, 99, 0]

@@ -12,7 +12,9 @@ them. On the YOLO-style detector this lifts the output cosine from 0.99956
 the producing op are certain whatever a finite sample showed, and they still
 narrow the interval: a ReLU (standalone, or fused as ``do_relu``), Abs and the
 square of a tensor are never negative, a fused ReLU with a limit never exceeds
-it, and Sigmoid, HardSigmoid and Softmax lie in ``[0, 1]``. Last, the interval
+it, Sigmoid and Softmax lie in ``[0, 1]`` (forced, as TPU-MLIR forces them), and
+a HardSigmoid's calibrated interval is only bounded by ``[0, 1]``: its gate
+values in squeeze-excite blocks span about a third of it. Last, the interval
 is widened to contain 0, so that real zero — the padding of a Conv or a pool,
 the floor of a ReLU — has an exact code: the zero point.
 """
@@ -26,9 +28,11 @@ from sophonc.calibration.table_entry import TableEntry
 from sophonc.ir.node import Node
 
 #: Ops whose output lies in [0, 1] whatever the table says.
-UNIT_RANGE_OPS = frozenset({"Sigmoid", "Softmax", "HardSigmoid"})
+UNIT_RANGE_OPS = frozenset({"Sigmoid", "Softmax"})
 #: Ops whose output is never negative.
 NON_NEGATIVE_OPS = frozenset({"Relu", "Abs"})
+#: Ops whose output lies in [0, 1], quantized over their calibrated part of it.
+UNIT_BOUNDED_OPS = frozenset({"HardSigmoid"})
 
 
 class Interval(NamedTuple):
@@ -64,6 +68,8 @@ def tensor_interval(producer: Node | None, entry: TableEntry) -> Interval:
     if producer is not None:
         if producer.op_type in UNIT_RANGE_OPS:
             lo, hi = 0.0, 1.0
+        elif producer.op_type in UNIT_BOUNDED_OPS:
+            lo, hi = max(lo, 0.0), min(hi, 1.0)
         elif (
             producer.op_type in NON_NEGATIVE_OPS
             or producer.attrs.get("do_relu")

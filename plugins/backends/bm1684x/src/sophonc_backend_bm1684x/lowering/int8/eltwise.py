@@ -3,7 +3,9 @@
 Add/Sub: each operand re-scaled to the output scale with an 8-bit positive
 multiplier and a shift (``scale_and_shift_positive(in_scale/out_scale)``), the
 sign of Sub's second operand on its multiplier. Mul: the exact integer product,
-re-scaled once by ``scale_and_shift(s0·s1/s_out)``. A constant operand is
+re-scaled once by an 8-bit multiplier, ``scale_and_shift(s0·s1/s_out, 8)``, as
+TPU-MLIR lowers it (a squeeze-excite gate of the PP-OCR classifier gets
+71 >> 14 for a ratio of 0.0043587: 0.6% low, and the chip computes that). A constant operand is
 quantized on its own (``abs_max/127``). A ratio no 8-bit multiplier can hold
 declines (the node runs in float).
 """
@@ -77,7 +79,7 @@ def lower_scalar_function(ctx: LoweringContext, node: Node) -> bool:
 
 @int8_rule("Mul")
 def lower_mul(ctx: LoweringContext, node: Node) -> bool:
-    """Exact product, one 32-bit multiplier/shift (a table when one operand is a scalar)."""
+    """Exact product, one 8-bit multiplier/shift (a table when one operand is a scalar)."""
     if real_function(node) is not None and lower_lut(ctx, node):
         return True
     out = node.output
@@ -87,7 +89,7 @@ def lower_mul(ctx: LoweringContext, node: Node) -> bool:
     if operands is None:
         return False
     ratio = scale_of(operands[0]) * scale_of(operands[1]) / out.quant.scale[0]
-    m, s = scale_and_shift(ratio, 32)
+    m, s = scale_and_shift(ratio, 8)
     attrs: dict[str, object] = {"multiplier": int(m), "shift": int(s)}
     attrs.update(relu_attrs(node, out.quant))
     (y,) = ctx.emit("Mul", operands, attrs, [output_form(out)])

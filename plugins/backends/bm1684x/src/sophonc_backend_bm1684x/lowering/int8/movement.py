@@ -2,6 +2,9 @@
 
 The output keeps its input's quantized form (the bytes are the same), so no
 requant is needed: TPU-MLIR likewise gives these ops their input's threshold.
+For MaxPool, GlobalMaxPool and DepthToSpace the quantizer has already given a
+single-use input the op's own range (sophonc.quantize.backward), so there the
+two agree.
 Concat first brings every input to its output's calibrated form, then moves.
 Pad fills with the code of its fill value; Resize moves only in nearest mode.
 A fused ReLU (MaxPool's) becomes a clamp of the codes at the zero point and at

@@ -1,8 +1,10 @@
 """AveragePool and GlobalAveragePool in INT8: integer window sums, divisor in the requant.
 
 Each output is ``sum(window of x - zp_in) · m >> s`` with ``m / 2^s ≈
-in_scale / (out_scale · count)`` (``scale_and_shift``, 32-bit multiplier,
-HALF_UP). ``count`` follows the core op: with ``count_include_pad`` the
+in_scale / (out_scale · count)`` (``scale_and_shift`` with an 8-bit multiplier,
+as TPU-MLIR's ``tpu.Pool2D`` on BM1684X: ``31 >> 11`` for a 3×96 window of the
+PP-OCR classifier; HALF_UP, whatever rounding the op's attribute names: its
+outputs give ``-880 · 1 >> 5 = -27``). ``count`` follows the core op: with ``count_include_pad`` the
 explicit pads count, the ceil-mode overhang never. Where the count is the same
 everywhere there is one multiplier/shift; where it differs (border windows with
 ``count_include_pad = 0``, ceil-mode overhang) a multiplier is derived for each
@@ -25,6 +27,8 @@ from sophonc_backend_bm1684x.lowering.int8.reduce import emit_scaled_sum
 from sophonc_backend_bm1684x.lowering.rules import int8_rule
 from sophonc_backend_bm1684x.program.kernels.pool import window_counts
 
+#: Width of an average pool's requant multiplier.
+POOL_MULTIPLIER_BITS = 8
 #: AveragePool attributes the program node keeps (its geometry).
 POOL_ATTRS = ("kernel_shape", "strides", "pads", "dilations", "ceil_mode", "count_include_pad")
 
@@ -41,7 +45,7 @@ def lower_average_pool(ctx: LoweringContext, node: Node) -> bool:
     counts = window_counts(node, top_x.type.shape[2:])
     distinct, where = np.unique(counts, return_inverse=True)
     ratios = scale_of(x) / (out.quant.scale[0] * distinct.astype(np.float64))
-    multipliers, shifts = scale_and_shift(ratios, 32)
+    multipliers, shifts = scale_and_shift(ratios, POOL_MULTIPLIER_BITS)
     if distinct.size == 1:
         m_map, s_map = multipliers, shifts
     else:
@@ -76,5 +80,13 @@ def lower_global_average_pool(ctx: LoweringContext, node: Node) -> bool:
         return False
     shape = top_x.type.shape
     axes = tuple(range(2, len(shape)))
-    emit_scaled_sum(ctx, node, x, axes, True, max(numel(shape[2:]), 1))
+    emit_scaled_sum(
+        ctx,
+        node,
+        x,
+        axes,
+        True,
+        max(numel(shape[2:]), 1),
+        bitwidth=POOL_MULTIPLIER_BITS,
+    )
     return True

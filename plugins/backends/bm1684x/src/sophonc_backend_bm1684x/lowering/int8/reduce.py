@@ -21,12 +21,20 @@ from sophonc_backend_bm1684x.lowering.rules import int8_rule
 
 
 def emit_scaled_sum(
-    ctx: LoweringContext, node: Node, x: Value, axes: Sequence[int], keepdims: bool, count: int
+    ctx: LoweringContext,
+    node: Node,
+    x: Value,
+    axes: Sequence[int],
+    keepdims: bool,
+    count: int,
+    *,
+    bitwidth: int = 32,
 ) -> None:
-    """A ``ReduceSum`` program node computing ``sum(x over axes) / count`` for ``node``."""
+    """A ``ReduceSum`` program node computing ``sum(x over axes) / count`` for ``node``,
+    requantized with a ``bitwidth``-bit multiplier."""
     out = node.output
     assert out.quant is not None
-    multiplier, shift = scale_and_shift(scale_of(x) / (out.quant.scale[0] * count), 32)
+    multiplier, shift = scale_and_shift(scale_of(x) / (out.quant.scale[0] * count), bitwidth)
     attrs: dict[str, object] = {
         "axes": tuple(int(a) for a in axes),
         "keepdims": int(keepdims),
