@@ -305,3 +305,28 @@ def test_mul_requant_has_an_8_bit_multiplier() -> None:
     got = run_program(program, feeds, dump_all=True, raw=True)[node.output.name]
     # (a·b·71 + 2^13) >> 14: 200·255 -> 221, 17·100 -> 7, 255·90 -> 99, 3·1 -> 0
     assert got.ravel().tolist() == [221, 7, 99, 0]
+
+
+@pytest.mark.parametrize(
+    ("op", "x", "exact", "rounded"),
+    [
+        # x + 1/3 near a BF16 tie: exact 1/3 gives 0.333984375, bf16(1/3) 0.3359375
+        ("Add", 0.00099945068359375, 0.333984375, 0.3359375),
+        # x · 1/3: exact 1/3 gives 0.00099945068359375, bf16(1/3) 0.001007080078125
+        ("Mul", 0.0030059814453125, 0.00099945068359375, 0.001007080078125),
+    ],
+)
+def test_a_scalar_constant_stays_f32_in_bf16(
+    op: str, x: float, exact: float, rounded: float
+) -> None:
+    """The scalar of ``x ∘ c`` is an F32 attribute on the chip (TPU-MLIR's
+    AddConst/MulConst): BF16 mode gives ``bf16(x ∘ c)``, not ``bf16(x ∘ bf16(c))``."""
+    xv = Value("x", TensorType("f32", (1, 1)))
+    c = Value.weight("c", np.array(1.0 / 3.0, np.float32))
+    node = Node(op, [xv, c], ["y"], {}, output_types=[TensorType("f32", (1, 1))])
+    module = Module("m", Graph("g", [xv], [node.output], [node]))
+    program = lower_module(module, "BF16")
+    (float_op,) = [n for n in program.graph.nodes if n.op_type == "FloatOp"]
+    assert float_op.input(1).dtype == "f32"
+    got = run_program(program, {"x": np.array([[x]], np.float32)})["y"]
+    assert got.ravel().tolist() == [exact] != [rounded]

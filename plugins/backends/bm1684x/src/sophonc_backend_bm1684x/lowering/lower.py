@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 from sophonc.errors import SophonError
 from sophonc.ir.module import Module
 from sophonc.ir.node import Node
+from sophonc.ir.value import Value
 from sophonc_backend_bm1684x.lowering.context import PRECISION_DTYPE, LoweringContext
 from sophonc_backend_bm1684x.lowering.int8.lut import plan_lut_chains
 from sophonc_backend_bm1684x.lowering.rules import find_int8_rule
@@ -45,6 +48,17 @@ def node_precision(node: Node, mode: str) -> str:
 
 #: Ops whose input 2 is a bias the chip adds in its F32 accumulator.
 BIAS_OPS = frozenset({"Conv", "ConvTranspose", "MatMul"})
+#: Elementwise ops whose scalar constant operand is an F32 attribute on the chip.
+SCALAR_CONST_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Max", "Min"})
+
+
+def _stays_f32(node: Node, index: int, v: Value) -> bool:
+    """A constant the chip holds in F32 whatever the op's precision."""
+    if v.const is None:
+        return False
+    if node.op_type in BIAS_OPS and index == 2:
+        return True
+    return node.op_type in SCALAR_CONST_OPS and np.asarray(v.const).size == 1
 
 
 def lower_float(ctx: LoweringContext, node: Node, precision: str) -> None:
@@ -52,15 +66,15 @@ def lower_float(ctx: LoweringContext, node: Node, precision: str) -> None:
 
     A constant bias of Conv/ConvTranspose/MatMul stays F32: the chip accumulates
     in F32 and adds the bias there, and a bias rounded to BF16 costs accuracy on
-    outputs near zero (PP-OCR's probability maps) for nothing.
+    outputs near zero (PP-OCR's probability maps) for nothing. So does the scalar
+    of an elementwise op with a constant (TPU-MLIR's AddConst/MulConst carry it as
+    an F64 attribute): rounded to BF16, the shift of PP-OCRv4 rec's learnable
+    HardSwish moved every element of a channel the same way, an error no later
+    average pool evens out (BF16 output cosine 0.99868 against TPU-MLIR's 0.99968).
     """
     dtype = PRECISION_DTYPE[precision]
     inputs = [
-        None
-        if v is None
-        else ctx.as_float(
-            v, "f32" if (node.op_type in BIAS_OPS and i == 2 and v.const is not None) else dtype
-        )
+        None if v is None else ctx.as_float(v, "f32" if _stays_f32(node, i, v) else dtype)
         for i, v in enumerate(node.inputs)
     ]
     outputs = [
