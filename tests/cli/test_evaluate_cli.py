@@ -55,6 +55,20 @@ def test_an_unknown_mode_is_one_clear_error(tiny_onnx: Path, work: Path) -> None
     assert "unknown mode 'F8'" in str(r.exception)
 
 
+def test_a_work_dir_that_is_a_file_is_refused_before_any_work(
+    tiny_onnx: Path, work: Path
+) -> None:
+    write_npz(work / "in.npz", {"x": np.zeros((1, 3, 8, 8), np.float32)})
+    (work / "taken").write_text("a file")
+    r = CliRunner().invoke(
+        evaluate_command,
+        [str(tiny_onnx), "--chip", "bm1684x", "--test_input", "in.npz", "--work_dir", "taken"],
+    )
+    assert r.exit_code == 2
+    assert "'taken' is a file" in r.output
+    assert sorted(p.name for p in work.iterdir()) == ["in.npz", "taken"]
+
+
 def test_the_mixed_row_deploys_the_searched_qtable_and_keeps_its_files(
     tiny_onnx: Path, work: Path
 ) -> None:

@@ -77,8 +77,9 @@ def run_mixed_search(
 @click.option("--expected_cos", default=0.99, type=float, help="Target of the mixed search.")
 @click.option("--runs", default=3, type=int, help="Timed simulator runs per mode.")
 @click.option(
-    "--work_dir", default=None, help="Folder to keep the mixed search's files in (a temporary one)."
-)
+    "--work_dir", default=None, type=click.Path(file_okay=False),
+    help="Folder to keep the mixed search's files in (a temporary one).",
+)  # fmt: skip
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def evaluate_command(
     model_def: str, chip: str, test_input: str, model_name: str | None, dataset: str | None,
