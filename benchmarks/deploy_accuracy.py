@@ -292,6 +292,14 @@ def model_file(case: Case, folder: Path) -> Path:
     return rapidocr_model(case.name)
 
 
+def case_folder(work: Path, name: str) -> tuple[Case, Path, Path, Path]:
+    """Model ``name``'s case, its folder under ``work`` (made), command log and ONNX file."""
+    case = CASES[name]
+    folder = work / name
+    folder.mkdir(exist_ok=True)
+    return case, folder, folder / "commands.log", model_file(case, folder)
+
+
 def official_model_file(model: Path, folder: Path) -> Path:
     """``model`` itself, or a copy with IR version 9 if it is newer (official
     toolchain's onnxruntime 1.16 reads no newer model)."""
@@ -632,11 +640,7 @@ def main() -> int:
         )
         print(official_note(official))
         for name in names:
-            case = CASES[name]
-            folder = work / name
-            folder.mkdir(exist_ok=True)
-            log = folder / "commands.log"
-            model = model_file(case, folder)
+            case, folder, log, model = case_folder(work, name)
             chosen = list(case.pictures[: args.pictures])
             if args.all_pictures:
                 taken = {*calibration, *chosen}

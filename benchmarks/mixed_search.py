@@ -47,7 +47,6 @@ from pathlib import Path
 
 from deploy_accuracy import (
     CALIBRATION_PICTURES,
-    CASES,
     CHIP,
     Arrays,
     Case,
@@ -56,9 +55,9 @@ from deploy_accuracy import (
     ToolError,
     ToolRun,
     add_common_arguments,
+    case_folder,
     checked,
     compare_outputs,
-    model_file,
     model_names,
     official_model_file,
     official_note,
@@ -347,11 +346,7 @@ def main() -> int:
         every = picture_folder(work)
         print(f"target {args.expected_cos}; {official_note(official)}")
         for name in names:
-            case = CASES[name]
-            folder = work / name
-            folder.mkdir(exist_ok=True)
-            log = folder / "commands.log"
-            model = model_file(case, folder)
+            case, folder, log, model = case_folder(work, name)
             tests = [every / p for p in TEST_PICTURES.get(name, case.pictures)]
             pics = search_folder(every, folder, tests)
             chosen = selected_pictures(pics, CALIBRATION_PICTURES + args.verify_num)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
 
+from onnx_graphs import save_single_input_model
 from sophonc.api import FrontendOptions
 from sophonc.calibration.runner import CalibrationSettings, run_calibration
 from sophonc.ir.shadows import alias_names, shadows
@@ -37,15 +37,7 @@ def affine_after_conv_bn(path: Path) -> Path:
         helper.make_node("Mul", ["bn", "s"], ["scaled"]),
         helper.make_node("Add", ["scaled", "t"], ["y"]),
     ]
-    graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 6])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in inits.items()],
-    )  # fmt: skip
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
+    return save_single_input_model(path, nodes, inits, [1, 3, 6, 6])
 
 
 def test_removed_tensors_get_their_own_rows(tmp_path: Path) -> None:
@@ -86,15 +78,7 @@ def conv_then_channel_bias(path: Path) -> Path:
         helper.make_node("Conv", ["x", "w"], ["c"]),
         helper.make_node("Add", ["c", "b"], ["y"]),
     ]
-    graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 6])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in inits.items()],
-    )  # fmt: skip
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
+    return save_single_input_model(path, nodes, inits, [1, 3, 6, 6])
 
 
 def test_a_channel_bias_add_is_the_conv_tensor_under_tpu_mlir_names(tmp_path: Path) -> None:

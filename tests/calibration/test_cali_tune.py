@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from onnx_graphs import save_single_input_model, single_input_model
 from sophonc.calibration.tune import fake_quant
 
 
@@ -29,8 +30,7 @@ def conv_then_affine(path: Path) -> Path:
     before them. The per-channel gains are far apart so that judging after them
     would weigh the channels differently.
     """
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper
 
     rng = np.random.default_rng(21)
     inits = {
@@ -45,15 +45,7 @@ def conv_then_affine(path: Path) -> Path:
         helper.make_node("Mul", ["d", "gain"], ["m"]),
         helper.make_node("Add", ["m", "bias"], ["y"]),
     ]
-    graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in inits.items()],
-    )  # fmt: skip
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
+    return save_single_input_model(path, nodes, inits, [1, 3, 32, 32])
 
 
 def test_a_fused_op_is_tuned_on_its_own_output(tmp_path: Path) -> None:
@@ -93,7 +85,7 @@ def test_the_tune_step_runs_the_op_with_float_weights(tmp_path: Path) -> None:
     where TPU-MLIR writes 9.10)."""
     import onnx
     import onnxruntime as ort
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     from sophonc.api import FrontendOptions
     from sophonc.calibration.runner import CalibrationSettings, run_calibration
@@ -119,28 +111,23 @@ def test_the_tune_step_runs_the_op_with_float_weights(tmp_path: Path) -> None:
     (name,) = [n for n in table if n.startswith("a_")]
 
     inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
-    def one_conv(x: str, shape: list[int], w: str, y: str, **attrs: Any) -> Any:
-        graph = helper.make_graph(
-            [helper.make_node("Conv", [x, w], [y], pads=[1, 1, 1, 1], **attrs)], y,
-            [helper.make_tensor_value_info(x, TensorProto.FLOAT, shape)],
-            [helper.make_tensor_value_info(y, TensorProto.FLOAT, None)],
-            [numpy_helper.from_array(inits[w], w)],
-        )  # fmt: skip
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-        model.ir_version = 8
+    def one_conv(w: str, shape: list[int], **attrs: Any) -> Any:
+        """``Conv(x, w)`` alone, in onnxruntime."""
+        node = helper.make_node("Conv", ["x", w], ["y"], pads=[1, 1, 1, 1], **attrs)
+        model = single_input_model([node], {w: inits[w]}, shape)
         return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
 
-    conv_a = one_conv("x", [1, 3, 32, 32], "wa", "a")
-    depthwise = one_conv("a", [1, 4, 32, 32], "wd", "d", group=4)
+    conv_a = one_conv("wa", [1, 3, 32, 32])
+    depthwise = one_conv("wd", [1, 4, 32, 32], group=4)
     acts = [conv_a.run(None, s)[0] for s in samples]
     th_kl = float(before[name].threshold)
     abs_max = max(float(np.abs(a).max()) for a in acts)
     candidates = th_kl + np.arange(22) * (abs_max - th_kl) / 21
     distances = np.zeros(22)
     for a in acts:
-        ref = depthwise.run(None, {"a": a})[0].ravel()
+        ref = depthwise.run(None, {"x": a})[0].ravel()
         for k, th in enumerate(candidates):
-            out = depthwise.run(None, {"a": fake_quant(a, float(th))})[0].ravel()
+            out = depthwise.run(None, {"x": fake_quant(a, float(th))})[0].ravel()
             distances[k] += np.linalg.norm(ref - out) / np.abs(ref).sum()
     best = 0
     for k in range(1, 22):

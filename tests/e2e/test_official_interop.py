@@ -13,11 +13,11 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
 from click.testing import CliRunner
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
 
+from onnx_graphs import save_single_input_model
 from sophonc.cli.calibrate import calibrate
 from sophonc.cli.deploy import deploy_command
 from sophonc.cli.transform import transform
@@ -71,15 +71,7 @@ def fused_model(path: Path) -> Path:
         helper.make_node("Flatten", ["p"], ["fl"]),
         helper.make_node("Gemm", ["fl", "fc", "fcb"], ["y"], transB=1),
     ]
-    graph = helper.make_graph(
-        nodes, "fused", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])],
-        [numpy_helper.from_array(v, k) for k, v in inits.items()],
-    )  # fmt: skip
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
+    return save_single_input_model(path, nodes, inits, [1, 3, 16, 16], {"y": [1, 5]})
 
 
 @pytest.fixture(scope="module")

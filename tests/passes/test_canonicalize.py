@@ -10,8 +10,9 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 
+from onnx_graphs import single_input_model
 from sophonc.api import FrontendOptions
 from sophonc.interp import Interpreter
 from sophonc.ir import Graph, Module, Node, TensorType, Value
@@ -27,18 +28,10 @@ SEED = 11
 
 
 def onnx_model(
-    nodes: list[Any], x_shape: list[int], inits: dict[str, np.ndarray], outputs: list[str]
+    nodes: list[Any], x_shape: list[int | str], inits: dict[str, np.ndarray], outputs: list[str]
 ) -> Any:
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
-        [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
-        [numpy_helper.from_array(v, k) for k, v in inits.items()],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    return model
+    """The model of ``nodes`` on input ``x`` (opset 17)."""
+    return single_input_model(nodes, inits, x_shape, outputs, opset=17)
 
 
 def import_and_compare(model: Any, tmp_path: Path, x: np.ndarray) -> Module:

@@ -7,10 +7,10 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
 
+from onnx_graphs import save_single_input_model
 from sophonc.api import FrontendOptions
 from sophonc.calibration.runner import CalibrationSettings, run_calibration
 from sophonc.deploy import DeployRequest, quantize_module
@@ -35,15 +35,7 @@ def slice_then_reshape(path: Path) -> Path:
         helper.make_node("Reshape", ["s", "shape"], ["r"]),
         helper.make_node("Mul", ["r", "r"], ["y"]),
     ]
-    graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 5, 5])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        [numpy_helper.from_array(v, k) for k, v in inits.items()],
-    )  # fmt: skip
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
+    return save_single_input_model(path, nodes, inits, [1, 3, 5, 5])
 
 
 def test_our_table_deploys_without_foreign_names(

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from sophonc.ir.graph import Graph
 from sophonc.ir.node import Node
 from sophonc.ir.value import Value
+
+
+def f32_const(v: Value | None) -> npt.NDArray[np.float32] | None:
+    """The data of a constant input as float32 (None if ``v`` is absent or computed):
+    the folding passes compute in float32, as TPU-MLIR's importer does."""
+    return None if v is None or v.const is None else np.asarray(v.const, dtype=np.float32)
 
 
 def replace_value(graph: Graph, old: Value, new: Value) -> None:

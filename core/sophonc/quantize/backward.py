@@ -39,12 +39,11 @@ def give_ranges_back(
     entries: MutableMapping[str, TableEntry],
     type_tensor: Callable[[Value, TableEntry], float],
     ranges: MutableMapping[str, float],
-) -> list[str]:
+) -> None:
     """Re-type the single-use inputs of :data:`BACKWARD_OPS` with their output's
     row, walking backwards so a chain of pools takes the last one's range;
-    ``entries`` and ``ranges`` are updated, the re-typed names returned."""
+    ``entries`` and ``ranges`` are updated."""
     outputs = frozenset(v.name for v in graph.outputs)
-    changed: list[str] = []
     for node in reversed(list(graph.nodes)):
         if node.op_type not in BACKWARD_OPS or not node.outputs:
             continue
@@ -56,5 +55,3 @@ def give_ranges_back(
         assert x is not None
         entries[x.name] = entry
         ranges[x.name] = type_tensor(x, entry)
-        changed.append(x.name)
-    return changed

@@ -9,11 +9,7 @@ from sophonc.ir.node import Node
 from sophonc.ir.shadows import add_alias
 from sophonc.ir.value import Value
 from sophonc.passes.infra import SHAPES, SORTED, InPlacePass, PassResult
-from sophonc.passes.rewrite import produce_with, sole_reader
-
-
-def _const(v: Value | None) -> np.ndarray | None:
-    return None if v is None or v.const is None else np.asarray(v.const, dtype=np.float32)
+from sophonc.passes.rewrite import f32_const, produce_with, sole_reader
 
 
 class BatchNormFoldPass(InPlacePass):
@@ -68,8 +64,8 @@ class BatchNormFoldPass(InPlacePass):
 
     @staticmethod
     def _fold(conv: Node, bn: Node) -> tuple[Value, Value] | None:
-        w = _const(conv.opt_input(1))
-        params = [_const(bn.opt_input(i)) for i in range(1, 5)]
+        w = f32_const(conv.opt_input(1))
+        params = [f32_const(bn.opt_input(i)) for i in range(1, 5)]
         if w is None or any(p is None for p in params):
             return None
         scale, beta, mean, var = (np.asarray(p).reshape(-1) for p in params if p is not None)
@@ -82,7 +78,7 @@ class BatchNormFoldPass(InPlacePass):
         if any(p.size != channels for p in (scale, beta, mean, var)):
             return None
         b_in = conv.opt_input(2)
-        b = _const(b_in) if b_in is not None else None
+        b = f32_const(b_in)
         if b_in is not None and b is None:
             return None
         s = scale / np.sqrt(var + np.float32(bn.float("epsilon", 1e-5)))

@@ -16,16 +16,12 @@ from sophonc.ir.module import Module
 from sophonc.ir.node import Node
 from sophonc.ir.value import Value
 from sophonc.passes.infra import SHAPES, SORTED, InPlacePass, PassResult
-from sophonc.passes.rewrite import produce_with, sole_reader
-
-
-def _const(v: Value | None) -> np.ndarray | None:
-    return None if v is None or v.const is None else np.asarray(v.const, dtype=np.float32)
+from sophonc.passes.rewrite import f32_const, produce_with, sole_reader
 
 
 def _pointwise(conv: Node) -> bool:
     """A 2-D, ungrouped, unpadded, undilated Conv with a constant 1×1 filter."""
-    w = _const(conv.opt_input(1))
+    w = f32_const(conv.opt_input(1))
     if conv.op_type != "Conv" or w is None or w.ndim != 4 or w.shape[2:] != (1, 1):
         return False
     if conv.int("group", 1) != 1 or any(int(p) != 0 for p in conv.ints("pads", ())):
@@ -37,9 +33,9 @@ def _pointwise(conv: Node) -> bool:
 
 
 def _weights(conv: Node) -> tuple[np.ndarray, np.ndarray]:
-    w = _const(conv.opt_input(1))
+    w = f32_const(conv.opt_input(1))
     assert w is not None
-    bias = _const(conv.opt_input(2))
+    bias = f32_const(conv.opt_input(2))
     matrix = w.reshape(w.shape[0], w.shape[1])
     return matrix, np.zeros(w.shape[0], np.float32) if bias is None else bias.reshape(-1)
 
